@@ -1,0 +1,24 @@
+// The one place errors become output: one line on stderr (the fix included) and the exit code
+// of CONTRACT.md; a stack trace only with DEBUG=pausetrace*.
+import {Command, Errors} from '@oclif/core'
+import {EXIT, PausetraceError} from './errors.js'
+
+export abstract class BaseCommand extends Command {
+  protected override async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
+    if (err instanceof Errors.ExitError) throw err
+    const debug = /pausetrace/.test(process.env.DEBUG ?? '')
+    if (debug && err.stack) process.stderr.write(`${err.stack}\n`)
+    if (err instanceof PausetraceError) {
+      process.stderr.write(`pausetrace: ${err.message}\n`)
+      return this.exit(err.exitCode)
+    }
+    // oclif's own parse errors (unknown flag, missing value, bad option): usage, exit 2.
+    if (err instanceof Errors.CLIError && !(err instanceof Errors.ExitError)) {
+      const first = err.message.split('\n').find((l) => l.trim() !== '') ?? err.message
+      process.stderr.write(`pausetrace: ${first.trim()} (see --help)\n`)
+      return this.exit(EXIT.usage)
+    }
+    process.stderr.write(`pausetrace: unexpected error: ${err.message} (set DEBUG=pausetrace* for details)\n`)
+    return this.exit(EXIT.unexpected)
+  }
+}

@@ -1,0 +1,53 @@
+// Flags shared by the commands that trace or read events, and their validation into typed
+// values (one clear usage error per bad value).
+import {Flags} from '@oclif/core'
+import parseDuration from 'parse-duration'
+import bytes from 'bytes'
+import {UsageError} from './errors.js'
+import {parseSignal} from './events/names.js'
+import type {Filters} from './record/session.js'
+
+export const filterFlags = {
+  all: Flags.boolean({description: 'include processes outside any sandbox (default: sandboxes only)'}),
+  pid: Flags.string({description: 'only events whose acting process is this host PID (repeatable)', multiple: true}),
+  signal: Flags.string({description: 'only these signals, by name or number: TERM, SIGKILL, 15, RTMIN+3 (repeatable)', multiple: true}),
+}
+
+export const bpftraceFlag = {
+  bpftrace: Flags.string({description: 'bpftrace binary or wrapper to run (default: $PAUSETRACE_BPFTRACE, else bpftrace on PATH)'}),
+}
+
+export function parsePids(values: string[] | undefined): number[] {
+  return (values ?? []).map((v) => {
+    if (!/^\d+$/.test(v.trim()) || Number(v) < 1 || Number(v) > 4_194_304) throw new UsageError(`--pid ${JSON.stringify(v)} is not a PID (a whole number from 1 to 4194304).`)
+    return Number(v)
+  })
+}
+
+export function parseSignals(values: string[] | undefined): number[] {
+  return (values ?? []).map((v) => {
+    const n = parseSignal(v)
+    if (n === undefined || n === 0) throw new UsageError(`--signal ${JSON.stringify(v)} is not a signal; use a name like TERM, SIGKILL, RTMIN+3 or a number from 1 to 64.`)
+    return n
+  })
+}
+
+export function parseFilters(flags: {all?: boolean; pid?: string[]; signal?: string[]}): Filters {
+  return {all: flags.all ?? false, pids: parsePids(flags.pid), signals: parseSignals(flags.signal)}
+}
+
+/** "30s", "5m", "1h30m", "250ms", or a bare number of seconds → milliseconds. */
+export function parseDurationMs(text: string, flag: string): number {
+  const s = text.trim()
+  const ms = /^\d+(\.\d+)?$/.test(s) ? Number(s) * 1000 : parseDuration(s)
+  if (ms === null || ms === undefined || !Number.isFinite(ms) || ms <= 0) throw new UsageError(`${flag} ${JSON.stringify(text)} is not a duration; use e.g. 30s, 5m, 1h or 1500ms.`)
+  return ms
+}
+
+/** "10MB", "512k", "1GiB", or a bare number of bytes → bytes. */
+export function parseSize(text: string, flag: string): number {
+  const s = text.trim()
+  const n = /^\d+$/.test(s) ? Number(s) : bytes.parse(s)
+  if (n === null || !Number.isFinite(n) || n <= 0) throw new UsageError(`${flag} ${JSON.stringify(text)} is not a size; use e.g. 10MB, 512KB or 1GB.`)
+  return n
+}

@@ -1,0 +1,96 @@
+// Which bpftrace to run and what it can do: the command (flag, PAUSETRACE_BPFTRACE, PATH), its
+// version, and the program syntax and environment that version needs.
+import {execFile} from 'node:child_process'
+import {accessSync, constants, statSync} from 'node:fs'
+import path from 'node:path'
+import {EnvironmentError} from '../errors.js'
+
+export const MIN_VERSION = {major: 0, minor: 17}
+
+export interface BpftraceInfo {
+  command: string
+  /** as printed, e.g. "v0.17.0" */
+  version: string
+  major: number
+  minor: number
+  /** where the command came from */
+  source: 'flag' | 'env' | 'path'
+}
+
+function isExecutable(p: string): boolean {
+  try {
+    accessSync(p, constants.X_OK)
+    return statSync(p).isFile()
+  } catch {
+    return false
+  }
+}
+
+export function findBpftrace(flag?: string, env: NodeJS.ProcessEnv = process.env): {command: string; source: BpftraceInfo['source']} {
+  if (flag) {
+    if (!isExecutable(flag)) throw new EnvironmentError(`--bpftrace ${flag} is not an executable file; give the path of a bpftrace binary or wrapper.`, 'BPFTRACE_MISSING')
+    return {command: path.resolve(flag), source: 'flag'}
+  }
+  const fromEnv = env.PAUSETRACE_BPFTRACE
+  if (fromEnv) {
+    if (!isExecutable(fromEnv)) throw new EnvironmentError(`PAUSETRACE_BPFTRACE=${fromEnv} is not an executable file; unset it or point it at a bpftrace binary.`, 'BPFTRACE_MISSING')
+    return {command: path.resolve(fromEnv), source: 'env'}
+  }
+  for (const dir of (env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin').split(':')) {
+    if (!dir) continue
+    const p = path.join(dir, 'bpftrace')
+    if (isExecutable(p)) return {command: p, source: 'path'}
+  }
+  throw new EnvironmentError('bpftrace is not installed (not on PATH); install it (Debian/Ubuntu: sudo apt-get install -y bpftrace) or pass --bpftrace PATH.', 'BPFTRACE_MISSING')
+}
+
+export function parseVersion(text: string): {version: string; major: number; minor: number} | undefined {
+  const m = /v?(\d+)\.(\d+)(?:\.(\d+))?\S*/.exec(text)
+  if (!m) return undefined
+  return {version: `v${m[1]}.${m[2]}.${m[3] ?? '0'}`, major: Number(m[1]), minor: Number(m[2])}
+}
+
+export async function bpftraceInfo(flag?: string, env: NodeJS.ProcessEnv = process.env): Promise<BpftraceInfo> {
+  const {command, source} = findBpftrace(flag, env)
+  const out = await new Promise<string>((resolve, reject) => {
+    execFile(command, ['--version'], {timeout: 20_000}, (err, stdout, stderr) => {
+      if (err) reject(new EnvironmentError(`${command} --version failed: ${(stderr || err.message).trim().split('\n').at(-1)}`, 'BPFTRACE_BROKEN'))
+      else resolve(stdout + stderr)
+    })
+  })
+  const v = parseVersion(out)
+  if (!v) throw new EnvironmentError(`could not read the version of ${command} (it printed ${JSON.stringify(out.trim().slice(0, 80))}).`, 'BPFTRACE_BROKEN')
+  if (v.major < MIN_VERSION.major || (v.major === MIN_VERSION.major && v.minor < MIN_VERSION.minor)) {
+    throw new EnvironmentError(`bpftrace ${v.version} is too old; pausetrace needs 0.17 or newer (Debian 12, Ubuntu 24.04 and later ship one).`, 'BPFTRACE_TOO_OLD')
+  }
+  return {command, source, ...v}
+}
+
+/** bpftrace 0.19 made `args` a struct (`args.x`); `args->x` is kept for old versions. */
+export function usesArgsDot(info: Pick<BpftraceInfo, 'major' | 'minor'>): boolean {
+  return info.major > 0 || info.minor >= 19
+}
+
+/** Kernels from 6.5 declare `struct pid.numbers` as a flexible array. */
+export function kernelHasPidFlexArray(release: string): boolean {
+  const m = /^(\d+)\.(\d+)/.exec(release)
+  if (!m) return true
+  const [maj, min] = [Number(m[1]), Number(m[2])]
+  return maj > 6 || (maj === 6 && min >= 5)
+}
+
+/** Environment for the bpftrace child: bigger maps and buffers than the defaults. */
+export function bpftraceEnv(info: Pick<BpftraceInfo, 'major' | 'minor'>, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const ringbuf = info.major > 0 || info.minor >= 18
+  return {
+    ...env,
+    BPFTRACE_MAP_KEYS_MAX: env.BPFTRACE_MAP_KEYS_MAX ?? '65536',
+    // 0.17: per-CPU perf buffers (pages per CPU); 0.18+: one ring buffer shared by all CPUs.
+    BPFTRACE_PERF_RB_PAGES: env.BPFTRACE_PERF_RB_PAGES ?? (ringbuf ? '2048' : '256'),
+  }
+}
+
+/** stderr lines every run prints on some machines, that say nothing is wrong. */
+export function isBenignStderr(line: string): boolean {
+  return /RLIMIT_MEMLOCK/.test(line) || /available_filter_functions/.test(line) || line.trim() === ''
+}

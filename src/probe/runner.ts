@@ -1,0 +1,152 @@
+// Runs bpftrace as a child process: starts it with the program, drains its stdout without
+// ever pausing (a reader that stops makes bpftrace lose events silently), knows when every
+// probe is attached (the BEGIN marker, not attached_probes), stops it without losing what was
+// generated (in-program exit, then SIGINT twice, then SIGKILL, each with a deadline), and never
+// leaves it running.
+import {spawn, type ChildProcess} from 'node:child_process'
+import {EventEmitter} from 'node:events'
+import {isBenignStderr} from './bpftrace.js'
+
+export interface RunnerOptions {
+  command: string
+  program: string
+  env: NodeJS.ProcessEnv
+  /** ms to wait at each stop step (in-program exit, SIGINT, SIGINT again) before the next */
+  stopStepMs?: number
+}
+
+export interface RunnerExit {
+  code: number | null
+  signal: NodeJS.Signals | null
+  /** true when pausetrace asked it to stop */
+  requested: boolean
+  stderrTail: string
+}
+
+const live = new Set<ChildProcess>()
+let exitHookInstalled = false
+
+function installExitHook(): void {
+  if (exitHookInstalled) return
+  exitHookInstalled = true
+  process.on('exit', () => {
+    for (const c of live) {
+      try {
+        c.kill('SIGKILL')
+      } catch {
+        // already gone
+      }
+    }
+  })
+}
+
+export class BpftraceRunner extends EventEmitter {
+  private child?: ChildProcess
+  private stderrLines: string[] = []
+  private stopRequested = false
+  private exitInfo?: RunnerExit
+  private exited: Promise<RunnerExit>
+  private resolveExit!: (e: RunnerExit) => void
+
+  constructor(private readonly opts: RunnerOptions) {
+    super()
+    this.exited = new Promise((resolve) => {
+      this.resolveExit = resolve
+    })
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid
+  }
+
+  /** Starts bpftrace. 'data' events carry stdout chunks; 'exit' fires once with a RunnerExit. */
+  start(): void {
+    installExitHook()
+    // $1 is our own PID: the stop trigger and the watchdog key on it, and every probe skips it.
+    const child = spawn(this.opts.command, ['-f', 'json', '-e', this.opts.program, String(process.pid)], {
+      env: this.opts.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    this.child = child
+    live.add(child)
+    child.stdout?.on('data', (chunk: Buffer) => this.emit('data', chunk))
+    let partial = ''
+    child.stderr?.setEncoding('utf8')
+    child.stderr?.on('data', (text: string) => {
+      const lines = (partial + text).split('\n')
+      partial = lines.pop() ?? ''
+      for (const l of lines) this.noteStderr(l)
+    })
+    child.on('error', (err) => {
+      this.noteStderr(err.message)
+    })
+    child.on('close', (code, signal) => {
+      if (partial) this.noteStderr(partial)
+      live.delete(child)
+      this.exitInfo = {code, signal, requested: this.stopRequested, stderrTail: this.stderrTail()}
+      this.emit('exit', this.exitInfo)
+      this.resolveExit(this.exitInfo)
+    })
+  }
+
+  private noteStderr(line: string): void {
+    if (isBenignStderr(line)) return
+    this.stderrLines.push(line.trimEnd())
+    if (this.stderrLines.length > 20) this.stderrLines.shift()
+  }
+
+  stderrTail(): string {
+    return this.stderrLines.slice(-5).join(' | ')
+  }
+
+  get running(): boolean {
+    return this.child !== undefined && this.exitInfo === undefined
+  }
+
+  wait(): Promise<RunnerExit> {
+    return this.exited
+  }
+
+  /**
+   * Asks bpftrace to stop and resolves when it has exited. kill(our PID, 0) makes the program
+   * stop producing; `drained` resolves once everything produced has been read; a second
+   * kill(our PID, 0) makes it exit(). Then SIGINT, SIGINT again (0.17 can miss one), SIGKILL.
+   */
+  async stop(drained: () => Promise<void> = async () => undefined): Promise<RunnerExit> {
+    if (!this.child || this.exitInfo) return this.exited
+    this.stopRequested = true
+    const step = this.opts.stopStepMs ?? 3000
+    const ask = (): void => {
+      process.kill(process.pid, 0)
+    }
+    try {
+      ask()
+    } catch {
+      // cannot fail for our own PID
+    }
+    await Promise.race([drained(), this.exited, delay(step)])
+    const steps: Array<() => void> = [ask, () => this.child?.kill('SIGINT'), () => this.child?.kill('SIGINT'), () => this.child?.kill('SIGKILL')]
+    for (const act of steps) {
+      if (this.exitInfo) break
+      try {
+        act()
+      } catch {
+        // the child is already gone
+      }
+      const done = await Promise.race([this.exited.then(() => true), delay(step).then(() => false)])
+      if (done) break
+    }
+    return this.exited
+  }
+
+  /** Immediate SIGKILL, for cleanup paths. */
+  kill(): void {
+    if (this.child && !this.exitInfo) this.child.kill('SIGKILL')
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    setTimeout(resolve, ms).unref()
+  })
+}

@@ -1,0 +1,153 @@
+// One live trace: bpftrace → lines → records → decoder → the caller's sink. Starts, reports
+// "attached" when the BEGIN marker arrives, stops for a reason, and returns the accounting.
+import os from 'node:os'
+import {buildScript} from '../probe/script.js'
+import {bpftraceEnv, kernelHasPidFlexArray, usesArgsDot, type BpftraceInfo} from '../probe/bpftrace.js'
+import {BpftraceRunner, type RunnerExit} from '../probe/runner.js'
+import {LineSplitter} from '../stream/lines.js'
+import {parseBpftraceLine} from '../stream/bpftrace-json.js'
+import {Decoder, type Classifier, type DecodedRecord, type DecoderStats, type ProcResolver} from '../events/decoder.js'
+import {EnvironmentError} from '../errors.js'
+import type {StopReason} from '../events/types.js'
+import {nsInode} from '../sandbox/procfs.js'
+
+export interface Filters {
+  all: boolean
+  pids: number[]
+  signals: number[]
+}
+
+export interface SessionOptions {
+  bpftrace: BpftraceInfo
+  filters: Filters
+  onRecord: (rec: DecodedRecord) => void
+  resolver?: ProcResolver
+  classifier?: Classifier
+  kernelRelease?: string
+  stopStepMs?: number
+}
+
+export interface SessionResult {
+  reason: StopReason
+  exit: RunnerExit
+  stats: DecoderStats
+  countsVerified: boolean
+  lost: number
+}
+
+export class TraceSession {
+  private runner?: BpftraceRunner
+  private decoder?: Decoder
+  private reason?: StopReason
+  private ticker?: NodeJS.Timeout
+  private lost = 0
+  startedAt = new Date()
+
+  constructor(private readonly opts: SessionOptions) {}
+
+  /** Starts bpftrace; resolves once every probe is attached. */
+  async start(): Promise<void> {
+    const release = this.opts.kernelRelease ?? os.release()
+    const flex = kernelHasPidFlexArray(release)
+    try {
+      await this.attach(flex)
+    } catch (err) {
+      // A wrong guess of the struct pid layout shows as a wrong namespace in the marker: retry once.
+      if (err instanceof LayoutError) await this.attach(!flex)
+      else throw err
+    }
+  }
+
+  private async attach(pidFlexArray: boolean): Promise<void> {
+    const {bpftrace, filters} = this.opts
+    const program = buildScript({argsDot: usesArgsDot(bpftrace), pidFlexArray, pids: filters.pids, signals: filters.signals})
+    this.startedAt = new Date()
+    const baseNs = process.hrtime.bigint().toString()
+    const decoder = new Decoder({baseNs, wallBaseMs: this.startedAt.getTime(), resolver: this.opts.resolver, classifier: this.opts.classifier})
+    const runner = new BpftraceRunner({command: bpftrace.command, program, env: bpftraceEnv(bpftrace), stopStepMs: this.opts.stopStepMs})
+    this.decoder = decoder
+    this.runner = runner
+    const splitter = new LineSplitter()
+    let attachedResolve!: () => void
+    const attached = new Promise<void>((resolve) => {
+      attachedResolve = resolve
+    })
+    const emit = (recs: DecodedRecord[]): void => {
+      for (const r of recs) {
+        if (r.type === 'lost') this.lost += r.count
+        this.opts.onRecord(r)
+      }
+    }
+    runner.on('data', (chunk: Buffer) => {
+      for (const item of splitter.push(chunk)) {
+        if (item.kind === 'overlong') emit(decoder.pushOverlong())
+        else {
+          const rec = parseBpftraceLine(item.text)
+          if (rec) emit(decoder.push(rec))
+        }
+      }
+      if (decoder.marker) attachedResolve()
+    })
+    runner.on('exit', () => {
+      for (const item of splitter.end()) {
+        if (item.kind === 'line') {
+          const rec = parseBpftraceLine(item.text)
+          if (rec) emit(decoder.push(rec))
+        } else emit(decoder.pushOverlong())
+      }
+      emit(decoder.finish())
+    })
+    runner.start()
+    const exitedEarly = runner.wait().then((e) => e)
+    const first = await Promise.race([attached.then(() => 'attached' as const), exitedEarly])
+    if (first !== 'attached') {
+      throw new EnvironmentError(
+        `bpftrace could not start the probes (exit ${first.code ?? first.signal}): ${first.stderrTail || 'no message'}. Run \`pausetrace doctor\` to see which check fails.`,
+        'PROBE_UNAVAILABLE',
+      )
+    }
+    const hostPidns = nsInode('self', 'pid')
+    if (hostPidns && decoder.marker && decoder.marker.pidns !== hostPidns && decoder.marker.pidns !== 0) {
+      await runner.stop()
+      throw new LayoutError()
+    }
+    this.ticker = setInterval(() => emit(decoder.tick(process.hrtime.bigint().toString())), 100)
+    this.ticker.unref()
+  }
+
+  get running(): boolean {
+    return this.runner?.running ?? false
+  }
+
+  get stats(): DecoderStats | undefined {
+    return this.decoder?.stats
+  }
+
+  /** Resolves when bpftrace has exited, for whatever reason. */
+  async done(): Promise<SessionResult> {
+    const runner = this.runner as BpftraceRunner
+    const exit = await runner.wait()
+    clearInterval(this.ticker)
+    const decoder = this.decoder as Decoder
+    const reason: StopReason = this.reason ?? 'bpftrace-exit'
+    return {reason, exit, stats: decoder.stats, countsVerified: decoder.countsVerified, lost: this.lost}
+  }
+
+  /** Stops for a reason (the first reason given wins) and resolves when it is done. */
+  async stop(reason: StopReason): Promise<SessionResult> {
+    this.reason ??= reason
+    const decoder = this.decoder
+    const runner = this.runner
+    const deadline = Date.now() + (this.opts.stopStepMs ?? 3000)
+    await runner?.stop(async () => {
+      while (decoder && !decoder.caughtUp && runner.running && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))
+    })
+    return this.done()
+  }
+
+  kill(): void {
+    this.runner?.kill()
+  }
+}
+
+class LayoutError extends Error {}

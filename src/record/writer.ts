@@ -1,0 +1,107 @@
+// The trace file writer: NDJSON records, gzip when the name ends in .gz, created 0600 without
+// following symlinks and without overwriting unless asked. Writes are batched and never block
+// the caller (the bpftrace pipe must keep draining); a write error is kept and reported once.
+import {constants, openSync, fchmodSync, closeSync, createWriteStream, type WriteStream} from 'node:fs'
+import {createGzip, type Gzip} from 'node:zlib'
+import type {Writable} from 'node:stream'
+import {UsageError, EnvironmentError} from '../errors.js'
+
+export interface WriterOptions {
+  force?: boolean
+  /** write gzip; default: when the path ends in .gz */
+  gzip?: boolean
+}
+
+const FLUSH_BYTES = 64 * 1024
+
+export class TraceWriter {
+  /** bytes of NDJSON written so far (before compression) */
+  bytes = 0
+  records = 0
+  error?: Error
+  private buf: string[] = []
+  private bufBytes = 0
+  private out: Writable
+  private file?: WriteStream
+  private gz?: Gzip
+  private timer?: NodeJS.Timeout
+
+  private constructor(readonly path: string, out: Writable, file?: WriteStream, gz?: Gzip) {
+    this.out = out
+    this.file = file
+    this.gz = gz
+    for (const s of [out, file, gz]) s?.on('error', (err: Error) => {
+      this.error ??= err
+    })
+    this.timer = setInterval(() => this.flush(), 200)
+    this.timer.unref()
+  }
+
+  static open(path: string, opts: WriterOptions = {}): TraceWriter {
+    if (path === '-') {
+      const gz = opts.gzip ? createGzip() : undefined
+      if (gz) gz.pipe(process.stdout)
+      return new TraceWriter(path, gz ?? process.stdout, undefined, gz)
+    }
+    const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW | (opts.force ? constants.O_TRUNC : constants.O_EXCL)
+    let fd: number
+    try {
+      fd = openSync(path, flags, 0o600)
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException
+      if (e.code === 'EEXIST') throw new UsageError(`${path} already exists; choose another name or pass --force to overwrite it.`)
+      if (e.code === 'ELOOP') throw new UsageError(`${path} is a symbolic link; pausetrace does not write through links, give the real path.`)
+      if (e.code === 'ENOENT') throw new UsageError(`cannot create ${path}: its directory does not exist.`)
+      if (e.code === 'EISDIR') throw new UsageError(`${path} is a directory; give a file name.`)
+      throw new EnvironmentError(`cannot create ${path}: ${e.message}`)
+    }
+    try {
+      fchmodSync(fd, 0o600)
+    } catch (err) {
+      closeSync(fd)
+      throw new EnvironmentError(`cannot set mode 0600 on ${path}: ${(err as Error).message}`)
+    }
+    const file = createWriteStream('', {fd, autoClose: true})
+    const gzip = opts.gzip ?? path.endsWith('.gz')
+    if (!gzip) return new TraceWriter(path, file, file)
+    const gz = createGzip()
+    gz.pipe(file)
+    return new TraceWriter(path, gz, file, gz)
+  }
+
+  write(record: object): void {
+    const line = JSON.stringify(record) + '\n'
+    this.buf.push(line)
+    const n = Buffer.byteLength(line)
+    this.bufBytes += n
+    this.bytes += n
+    this.records++
+    if (this.bufBytes >= FLUSH_BYTES) this.flush()
+  }
+
+  flush(): void {
+    if (this.buf.length === 0 || this.error) return
+    const chunk = this.buf.join('')
+    this.buf = []
+    this.bufBytes = 0
+    this.out.write(chunk)
+  }
+
+  /** Flushes and closes; resolves once the bytes are on disk (or rejects with the write error). */
+  async close(): Promise<void> {
+    clearInterval(this.timer)
+    this.flush()
+    if (this.path === '-') {
+      if (this.gz) await new Promise<void>((resolve) => this.gz?.end(resolve))
+      else await new Promise<void>((resolve) => (this.out.writableNeedDrain ? this.out.once('drain', () => resolve()) : resolve()))
+    } else {
+      const file = this.file as WriteStream
+      await new Promise<void>((resolve) => {
+        file.once('close', () => resolve())
+        file.once('error', () => resolve())
+        this.out.end()
+      })
+    }
+    if (this.error) throw this.error
+  }
+}
