@@ -63,7 +63,7 @@ export class BpftraceRunner extends EventEmitter {
   start(): void {
     installExitHook()
     // $1 is our own PID: the stop trigger and the watchdog key on it, and every probe skips it.
-    const child = spawn(this.opts.command, ['-f', 'json', '-e', this.opts.program, String(process.pid)], {
+    const child = spawn(this.opts.command, ['--no-warnings', '-f', 'json', '-e', this.opts.program, String(process.pid)], {
       env: this.opts.env,
       stdio: ['ignore', 'pipe', 'pipe'],
     })
