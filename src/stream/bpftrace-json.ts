@@ -22,9 +22,27 @@ function num(v: unknown): number | undefined {
   return undefined
 }
 
+// bpftrace (0.17 through 0.27 at least) escapes each byte >= 0x80 of a string as a sign-extended
+// "\uffffffXX", which is not JSON. Such bytes become U+00XX placeholders here and are decoded
+// as UTF-8 after parsing (an invalid sequence, e.g. a comm cut mid-character, becomes U+FFFD).
+const HIGH_BYTE = /\\(\\|uffffff([0-9a-fA-F]{2}))/g
+
+function latin1ToUtf8(s: string): string {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0xff) return s
+  return Buffer.from(s, 'latin1').toString('utf8')
+}
+
 export function parseBpftraceLine(line: string): BtRecord | null {
   if (line.trim() === '') return null
   let o: unknown
+  let highBytes = false
+  if (line.includes('\\uffffff')) {
+    line = line.replace(HIGH_BYTE, (m: string, _g: string, hex?: string) => {
+      if (!hex) return m
+      highBytes = true
+      return `\\u00${hex}`
+    })
+  }
   try {
     o = JSON.parse(line)
   } catch {
@@ -36,7 +54,7 @@ export function parseBpftraceLine(line: string): BtRecord | null {
   switch (r.type) {
     case 'printf': {
       if (typeof r.data !== 'string') return {type: 'bad', reason: 'printf without text', line: line.slice(0, 200)}
-      return {type: 'printf', text: r.data}
+      return {type: 'printf', text: highBytes ? latin1ToUtf8(r.data) : r.data}
     }
     case 'attached_probes': {
       const n = num(r.count) ?? num(data?.probes)
