@@ -1,0 +1,107 @@
+// End-to-end helpers: the root/bpftrace gate (never a skip under CI=true), the bpftrace
+// versions to test, and running the built CLI (bin/run.js) as a child process.
+import {spawn, type ChildProcess} from 'node:child_process'
+import {existsSync, readFileSync} from 'node:fs'
+import {fileURLToPath} from 'node:url'
+import path from 'node:path'
+import type {Context} from 'mocha'
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+export const CLI = path.join(ROOT, 'bin/run.js')
+export const CI = process.env.CI === 'true'
+
+/** Skips (loudly) off CI when the machine cannot trace; fails under CI=true. */
+export function requireTracing(ctx: Context): void {
+  const why = process.geteuid?.() !== 0 ? 'not running as root' : !existsSync('/sys/kernel/tracing/events/signal') ? 'tracefs is not mounted' : undefined
+  if (!why) return
+  if (CI) throw new Error(`end-to-end test cannot run under CI=true: ${why}`)
+  console.warn(`    SKIPPED (${why}): end-to-end tests need root, bpftrace and tracefs`)
+  ctx.skip()
+}
+
+export interface BpftraceUnderTest {
+  label: string
+  command: string
+}
+
+export const CI_ROOT = process.env.PAUSETRACE_CI_ROOT ?? '/var/cache/pausetrace-ci'
+
+/** bpftrace 0.17 from the machine and 0.23 / 0.27 from the CI chroots (.ci/setup-bpftrace-versions.sh). */
+export const BPFTRACES: BpftraceUnderTest[] = [
+  {label: '0.17 (system)', command: '/usr/bin/bpftrace'},
+  {label: '0.23 (trixie chroot)', command: path.join(CI_ROOT, 'bpftrace-trixie')},
+  {label: '0.27 (sid chroot)', command: path.join(CI_ROOT, 'bpftrace-sid')},
+]
+
+export function requireBpftrace(ctx: Context, b: BpftraceUnderTest): void {
+  if (existsSync(b.command)) return
+  if (CI) throw new Error(`bpftrace ${b.label} is missing at ${b.command}: .ci/run must run .ci/setup-bpftrace-versions.sh`)
+  console.warn(`    SKIPPED: bpftrace ${b.label} not installed at ${b.command} (run .ci/setup-bpftrace-versions.sh as root)`)
+  ctx.skip()
+}
+
+export interface CliRun {
+  child: ChildProcess
+  stdout: () => string
+  stderr: () => string
+  exited: Promise<{code: number | null; signal: NodeJS.Signals | null}>
+}
+
+const running = new Set<ChildProcess>()
+
+export function runCli(args: string[], opts: {env?: NodeJS.ProcessEnv; cwd?: string; argv0?: string[]} = {}): CliRun {
+  const child = spawn(opts.argv0?.[0] ?? process.execPath, [...(opts.argv0?.slice(1) ?? []), CLI, ...args], {
+    cwd: opts.cwd ?? ROOT,
+    env: {...process.env, ...opts.env},
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  running.add(child)
+  let out = ''
+  let err = ''
+  child.stdout?.on('data', (c: Buffer) => (out += c.toString()))
+  child.stderr?.on('data', (c: Buffer) => (err += c.toString()))
+  const exited = new Promise<{code: number | null; signal: NodeJS.Signals | null}>((resolve) => {
+    child.on('close', (code, signal) => {
+      running.delete(child)
+      resolve({code, signal})
+    })
+  })
+  return {child, stdout: () => out, stderr: () => err, exited}
+}
+
+/** Kills (by PID) every CLI child a test started and did not see exit. */
+export function killLeftovers(): void {
+  for (const c of running) c.kill('SIGKILL')
+}
+
+export async function waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
+
+/** True once the file holds at least one whole line (the header). */
+export function hasFirstLine(file: string): boolean {
+  try {
+    return readFileSync(file, 'utf8').includes('\n')
+  } catch {
+    return false
+  }
+}
+
+export function readRecords(file: string): Array<Record<string, any>> {
+  return readFileSync(file, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, any>)
+}
+
+/** Direct children of a process, from /proc. */
+export function childrenOf(pid: number): number[] {
+  const out: number[] = []
+  try {
+    for (const tid of readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/)) if (tid) out.push(Number(tid))
+  } catch {
+    // gone
+  }
+  return out
+}
