@@ -42,10 +42,10 @@ export interface Classifier {
 }
 
 export interface DecoderOptions {
-  /** kernel time (CLOCK_MONOTONIC ns, decimal) of t = 0; default: the first line's */
+  /** kernel time (CLOCK_MONOTONIC ns, decimal) of t = 0; default: the first line's (the BEGIN marker) */
   baseNs?: string
-  /** wall-clock ms at t = 0, for `ts` */
-  wallBaseMs?: number
+  /** wall-clock ms minus CLOCK_MONOTONIC ms, for `ts`; without it `ts` counts from the epoch */
+  wallOffsetMs?: number
   /** how long lines wait to be put back in kernel time order (per-CPU buffers of bpftrace 0.17) */
   reorderWindowNs?: number
   resolver?: ProcResolver
@@ -93,7 +93,7 @@ export class Decoder {
   stopSeen = false
 
   private base?: string
-  private readonly wallBaseMs: number
+  private wallBaseMs = 0
   private readonly window: number
   private heap = new MinHeap<Queued>()
   private seq = 0
@@ -108,9 +108,18 @@ export class Decoder {
   private floodSince = new Map<string, number>()
 
   constructor(private readonly opts: DecoderOptions = {}) {
-    this.base = opts.baseNs
-    this.wallBaseMs = opts.wallBaseMs ?? 0
+    if (opts.baseNs !== undefined) this.setBase(opts.baseNs)
     this.window = opts.reorderWindowNs ?? 250_000_000
+  }
+
+  private setBase(ns: string): void {
+    this.base = ns
+    this.wallBaseMs = this.opts.wallOffsetMs === undefined ? 0 : this.opts.wallOffsetMs + Number(BigInt(ns) / 1000n) / 1000
+  }
+
+  /** Wall-clock ms at t = 0. */
+  get startWallMs(): number {
+    return this.wallBaseMs
   }
 
   /** One bpftrace record in; the records now ready, in time order, out. */
@@ -124,7 +133,7 @@ export class Decoder {
           break
         }
         this.stats.seen[line.tag] = (this.stats.seen[line.tag] ?? 0) + 1
-        if (this.base === undefined) this.base = line.ns
+        if (this.base === undefined) this.setBase(line.ns)
         if (line.tag === 'P') {
           this.marker = {ns: line.ns, pidns: line.pidns, netns: line.netns}
           break
@@ -133,7 +142,7 @@ export class Decoder {
           this.stopSeen = true
           break
         }
-        this.enqueue(Math.max(0, nsSince(line.ns, this.base)), {q: 'line', line})
+        this.enqueue(Math.max(0, nsSince(line.ns, this.base as string)), {q: 'line', line})
         break
       }
       case 'lost':

@@ -61,9 +61,8 @@ export class TraceSession {
   private async attach(pidFlexArray: boolean): Promise<void> {
     const {bpftrace, filters} = this.opts
     const program = buildScript({argsDot: usesArgsDot(bpftrace), pidFlexArray, pids: filters.pids, signals: filters.signals})
-    this.startedAt = new Date()
-    const baseNs = process.hrtime.bigint().toString()
-    const decoder = new Decoder({baseNs, wallBaseMs: this.startedAt.getTime(), resolver: this.opts.resolver, classifier: this.opts.classifier})
+    const wallOffsetMs = Date.now() - Number(process.hrtime.bigint() / 1000n) / 1000
+    const decoder = new Decoder({wallOffsetMs, resolver: this.opts.resolver, classifier: this.opts.classifier})
     const runner = new BpftraceRunner({command: bpftrace.command, program, env: bpftraceEnv(bpftrace), stopStepMs: this.opts.stopStepMs})
     this.decoder = decoder
     this.runner = runner
@@ -106,6 +105,7 @@ export class TraceSession {
         'PROBE_UNAVAILABLE',
       )
     }
+    this.startedAt = new Date(decoder.startWallMs)
     const hostPidns = nsInode('self', 'pid')
     if (hostPidns && decoder.marker && decoder.marker.pidns !== hostPidns && decoder.marker.pidns !== 0) {
       await runner.stop()

@@ -1,0 +1,60 @@
+// One plain-text line per record, for pipes, CI logs and `replay --text`: no escape codes,
+// fixed column order, host PIDs first with the PID inside the namespace after a slash.
+import type {ProcRef, SignalTarget, WaitStatus} from '../events/types.js'
+import type {DecodedRecord} from '../events/decoder.js'
+import {signalName} from '../events/names.js'
+
+export function formatProc(p: ProcRef | undefined): string {
+  if (!p) return '?'
+  const inner = p.innerPid !== null && p.innerPid !== undefined && p.innerPid !== p.pid ? `/${p.innerPid}` : ''
+  const tid = p.tid !== undefined && p.tid !== p.pid ? ` tid ${p.tid}` : ''
+  const where = p.sandbox ? ` @${p.sandbox}${p.role === 'pause' ? ' (pause)' : ''}` : ''
+  return `${p.comm || '?'}[${p.pid}${inner}${tid}]${where}`
+}
+
+export function formatTarget(t: SignalTarget | undefined): string {
+  if (!t) return ''
+  if (t.all) return 'all processes'
+  if (t.pgid !== undefined) return `process group ${t.pgid}`
+  if (t.pidfd !== undefined) return `pidfd ${t.pidfd}${t.pid !== undefined ? ` (pid ${t.pid})` : ''}`
+  if (t.tid !== undefined) return t.pid !== undefined ? `pid ${t.pid} tid ${t.tid}` : `tid ${t.tid}`
+  return `pid ${t.pid}`
+}
+
+export function formatStatus(s: WaitStatus): string {
+  if ('exited' in s) return `exited ${s.exited}`
+  if ('signaled' in s) return `killed by ${signalName(s.signaled)}${s.core ? ' (core dumped)' : ''}`
+  if ('stopped' in s) return `stopped by ${signalName(s.stopped)}`
+  return 'continued'
+}
+
+export function formatTime(t: number): string {
+  return `+${(t / 1e9).toFixed(6)}s`
+}
+
+export function formatRecord(r: DecodedRecord): string {
+  if (r.type === 'lost') return `${formatTime(r.t)} LOST     ${r.count} event(s)${r.source ? ` (${r.source})` : ''}`
+  const t = formatTime(r.t)
+  switch (r.kind) {
+    case 'signal': {
+      const to = r.to ? formatProc(r.to) : formatTarget(r.target) || '?'
+      const verdict = r.sig === 0 ? 'check' : r.result ?? 'not sent'
+      const err = r.ret !== undefined && r.ret < 0 ? ` ${r.errno ?? r.ret}` : ''
+      return `${t} signal   ${r.signame} ${formatProc(r.from)} → ${to} via ${r.via}: ${verdict}${err}`
+    }
+    case 'deliver':
+      return `${t} deliver  ${r.signame} to ${formatProc(r.proc)} → ${r.handler === 'handler' ? 'its handler' : r.handler === 'ignore' ? 'SIG_IGN' : 'default action'}`
+    case 'exit':
+      return `${t} exit     ${formatProc(r.proc)} ${r.signal !== undefined ? `killed by ${signalName(r.signal)}${r.core ? ' (core dumped)' : ''}` : `code ${r.code}`}${r.groupDead ? '' : ' (thread)'}`
+    case 'reap':
+      return `${t} reap     ${formatProc(r.reaper)} reaped ${formatProc(r.child)}: ${formatStatus(r.status)} (${r.syscall}${r.options.length ? ` ${r.options.join('|')}` : ''}${r.statusFrom === 'exit' ? ', no status pointer' : ''})`
+    case 'fork':
+      return `${t} ${r.thread ? 'thread' : 'fork  '}   ${formatProc(r.parent)} → ${formatProc(r.child)}`
+    case 'exec':
+      return `${t} exec     ${formatProc(r.proc)} ${r.filename}`
+    case 'flood':
+      return `${t} flood    ${r.count}× ${r.signame} ${formatProc(r.from)} → ${formatProc(r.to)} (${r.of === 'deliver' ? 'deliveries' : 'signals'} counted in the kernel since ${formatTime(r.sinceT)})`
+    default:
+      return `${t} ${(r as {kind: string}).kind}`
+  }
+}
