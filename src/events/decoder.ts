@@ -142,6 +142,8 @@ export class Decoder {
           this.stopSeen = true
           break
         }
+        // A signal's target is looked up now, not after the reorder window: it may be gone by then.
+        if (line.tag === 'G') this.lookup(line.targetTid)
         this.enqueue(Math.max(0, nsSince(line.ns, this.base as string)), {q: 'line', line})
         break
       }
@@ -516,7 +518,9 @@ export class Decoder {
       ? this.ref(childInfo)
       : {pid: hostPid, tid: hostPid, comm: '', innerPid: w.actor.level === 0 ? null : nsPid, sandbox: null, role: 'host'}
     if (w.actor.level > 0 && child.innerPid === null) child.innerPid = nsPid
-    const ev: ReapEvent = {type: 'event', kind: 'reap', t, ts: this.ts(t), reaper: this.ref(reaper), child, syscall, options: waitOptionNames(w.options, syscall), status, statusFrom}
+    const ev: ReapEvent = {type: 'event', kind: 'reap', t, ts: this.ts(t), reaper: this.ref(reaper), child, syscall, status, statusFrom}
+    // -1: the call began before the probes attached; its options are unknown
+    if (w.options !== -1) ev.options = waitOptionNames(w.options, syscall)
     if ('exited' in status || 'signaled' in status) {
       // The entry stays (flood totals and late lines may still name it) until the table is full.
       this.exitStatus.delete(hostPid)

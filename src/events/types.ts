@@ -74,7 +74,8 @@ export interface ReapEvent extends EventBase {
   reaper: ProcRef
   child: ProcRef
   syscall: 'wait4' | 'waitid'
-  options: string[]
+  /** absent when the call began before the probes attached */
+  options?: string[]
   status: WaitStatus
   /** where the status came from: the caller's pointer, or the child's own exit (no pointer) */
   statusFrom: 'wait' | 'exit'

@@ -10,6 +10,8 @@ import {isBenignStderr} from './bpftrace.js'
 export interface RunnerOptions {
   command: string
   program: string
+  /** positional parameters after $1 (which is always our own PID) */
+  params?: string[]
   env: NodeJS.ProcessEnv
   /** ms to wait at each stop step (in-program exit, SIGINT, SIGINT again) before the next */
   stopStepMs?: number
@@ -63,7 +65,7 @@ export class BpftraceRunner extends EventEmitter {
   start(): void {
     installExitHook()
     // $1 is our own PID: the stop trigger and the watchdog key on it, and every probe skips it.
-    const child = spawn(this.opts.command, ['--no-warnings', '-f', 'json', '-e', this.opts.program, String(process.pid)], {
+    const child = spawn(this.opts.command, ['--no-warnings', '-f', 'json', '-e', this.opts.program, String(process.pid), ...(this.opts.params ?? [])], {
       env: this.opts.env,
       stdio: ['ignore', 'pipe', 'pipe'],
     })

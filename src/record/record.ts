@@ -60,6 +60,7 @@ export async function recordTrace(opts: RecordOptions): Promise<RecordResult> {
     bpftrace: info,
     filters: opts.filters,
     resolver,
+    sandboxSeed: resolver.sandboxTids,
     onRecord: (r) => (headerWritten ? write(r) : early.push(r)),
   })
 

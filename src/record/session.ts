@@ -1,7 +1,7 @@
 // One live trace: bpftrace → lines → records → decoder → the caller's sink. Starts, reports
 // "attached" when the BEGIN marker arrives, stops for a reason, and returns the accounting.
 import os from 'node:os'
-import {buildScript} from '../probe/script.js'
+import {buildScript, type Scope} from '../probe/script.js'
 import {bpftraceEnv, kernelHasPidFlexArray, usesArgsDot, type BpftraceInfo} from '../probe/bpftrace.js'
 import {BpftraceRunner, type RunnerExit} from '../probe/runner.js'
 import {LineSplitter} from '../stream/lines.js'
@@ -25,6 +25,8 @@ export interface SessionOptions {
   classifier?: Classifier
   kernelRelease?: string
   stopStepMs?: number
+  /** tasks in sandboxes at the start (default scope), from a /proc snapshot */
+  sandboxSeed?: number[]
 }
 
 export interface SessionResult {
@@ -60,10 +62,15 @@ export class TraceSession {
 
   private async attach(pidFlexArray: boolean): Promise<void> {
     const {bpftrace, filters} = this.opts
-    const program = buildScript({argsDot: usesArgsDot(bpftrace), pidFlexArray, pids: filters.pids, signals: filters.signals})
+    const hostNetns = nsInode('self', 'net')
+    if (!filters.all && filters.pids.length === 0 && hostNetns === 0) {
+      throw new EnvironmentError('cannot read /proc/self/ns/net, so sandboxes cannot be told from the host; pass --all or --pid.', 'NO_NETNS')
+    }
+    const scope: Scope = filters.all ? {kind: 'all'} : filters.pids.length > 0 ? {kind: 'pids', pids: filters.pids} : {kind: 'sandboxes', seed: this.opts.sandboxSeed ?? []}
+    const program = buildScript({argsDot: usesArgsDot(bpftrace), pidFlexArray, scope, signals: filters.signals})
     const wallOffsetMs = Date.now() - Number(process.hrtime.bigint() / 1000n) / 1000
     const decoder = new Decoder({wallOffsetMs, resolver: this.opts.resolver, classifier: this.opts.classifier})
-    const runner = new BpftraceRunner({command: bpftrace.command, program, env: bpftraceEnv(bpftrace), stopStepMs: this.opts.stopStepMs})
+    const runner = new BpftraceRunner({command: bpftrace.command, program, params: [String(hostNetns)], env: bpftraceEnv(bpftrace), stopStepMs: this.opts.stopStepMs})
     this.decoder = decoder
     this.runner = runner
     const splitter = new LineSplitter()

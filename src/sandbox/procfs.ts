@@ -62,8 +62,15 @@ export function readTask(tid: number, root = '/proc'): ProcInfo | undefined {
 export class ProcfsResolver implements ProcResolver {
   private nsToHost = new Map<string, number>()
   private zombies = new Map<number, number>()
+  /** every process at the snapshot, for tasks that are gone by the time a line names them */
+  private atStart = new Map<number, ProcInfo>()
+  /** thread ids of every task in a sandbox at the snapshot (not in the host's net or PID namespace) */
+  readonly sandboxTids: number[] = []
+  readonly hostNetns: number
 
-  constructor(private readonly root = '/proc') {}
+  constructor(private readonly root = '/proc') {
+    this.hostNetns = nsInode('self', 'net', root)
+  }
 
   snapshot(): void {
     let entries: string[]
@@ -77,7 +84,15 @@ export class ProcfsResolver implements ProcResolver {
       const pid = Number(e)
       const t = readTask(pid, this.root)
       if (!t) continue
+      this.atStart.set(pid, t)
       if (t.level > 0 && t.innerPid !== null) this.nsToHost.set(`${t.pidns}:${t.innerPid}`, pid)
+      if (t.level > 0 || (t.netns !== 0 && t.netns !== this.hostNetns)) {
+        try {
+          for (const tid of readdirSync(`${this.root}/${pid}/task`)) if (/^\d+$/.test(tid)) this.sandboxTids.push(Number(tid))
+        } catch {
+          this.sandboxTids.push(pid)
+        }
+      }
       const stat = read(`${this.root}/${pid}/stat`)
       if (stat && / Z /.test(stat.slice(stat.lastIndexOf(')')))) {
         const code = statExitCode(stat)
@@ -87,7 +102,7 @@ export class ProcfsResolver implements ProcResolver {
   }
 
   task(tid: number): ProcInfo | undefined {
-    return readTask(tid, this.root)
+    return readTask(tid, this.root) ?? this.atStart.get(tid)
   }
 
   hostPid(pidns: number, innerPid: number): number | undefined {

@@ -47,7 +47,7 @@ export function formatRecord(r: DecodedRecord): string {
     case 'exit':
       return `${t} exit     ${formatProc(r.proc)} ${r.signal !== undefined ? `killed by ${signalName(r.signal)}${r.core ? ' (core dumped)' : ''}` : `code ${r.code}`}${r.groupDead ? '' : ' (thread)'}`
     case 'reap':
-      return `${t} reap     ${formatProc(r.reaper)} reaped ${formatProc(r.child)}: ${formatStatus(r.status)} (${r.syscall}${r.options.length ? ` ${r.options.join('|')}` : ''}${r.statusFrom === 'exit' ? ', no status pointer' : ''})`
+      return `${t} reap     ${formatProc(r.reaper)} reaped ${formatProc(r.child)}: ${formatStatus(r.status)} (${r.syscall}${r.options?.length ? ` ${r.options.join('|')}` : ''}${r.statusFrom === 'exit' ? ', no status pointer' : ''})`
     case 'fork':
       return `${t} ${r.thread ? 'thread' : 'fork  '}   ${formatProc(r.parent)} → ${formatProc(r.child)}`
     case 'exec':
