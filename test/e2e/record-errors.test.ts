@@ -72,8 +72,10 @@ class ChildWatch {
       const id = procId(c)
       if (!id) continue
       const old = this.seen.get(c)
-      // a wrapper that execs bpftrace keeps its PID: keep the latest look
-      if (!old || old.start !== id.start || old.comm !== id.comm || old.argv.join('\0') !== id.argv.join('\0')) this.seen.set(c, id)
+      // A wrapper that execs bpftrace keeps its PID: keep the latest look, except that a process
+      // on its way out (a zombie) shows an empty command line.
+      if (old && old.start === id.start && id.argv.length === 0) id.argv = old.argv
+      this.seen.set(c, id)
     }
   }
 
