@@ -14,8 +14,12 @@ export abstract class BaseCommand extends Command {
     }
     // oclif's own parse errors (unknown flag, missing value, bad option): usage, exit 2.
     if (err instanceof Errors.CLIError && !(err instanceof Errors.ExitError)) {
-      const first = err.message.split('\n').find((l) => l.trim() !== '') ?? err.message
-      process.stderr.write(`pausetrace: ${first.trim()} (see --help)\n`)
+      // oclif wraps the messages that matter between a preamble and a help hint: keep the middle.
+      const lines = err.message
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => l !== '' && !/^The following errors? occurred:?$/.test(l) && !/^See more help with --help$/.test(l))
+      process.stderr.write(`pausetrace: ${(lines.join('; ') || err.message).replace(/\.$/, '')} (see --help)\n`)
       return this.exit(EXIT.usage)
     }
     process.stderr.write(`pausetrace: unexpected error: ${err.message} (set DEBUG=pausetrace* for details)\n`)

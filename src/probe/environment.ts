@@ -20,8 +20,22 @@ export function hasTracingPrivileges(euid = process.geteuid?.() ?? -1, caps = ef
   return (has(CAP_SYS_ADMIN) || (has(CAP_BPF) && has(CAP_PERFMON))) && has(CAP_SYS_PTRACE)
 }
 
-export function tracefsPath(): string | undefined {
-  for (const p of ['/sys/kernel/tracing', '/sys/kernel/debug/tracing']) if (existsSync(`${p}/events/signal/signal_generate`)) return p
+/** Where tracefs is mounted, from /proc/self/mounts (readable without privileges). */
+export function tracefsPath(mounts?: string): string | undefined {
+  let text = mounts
+  if (text === undefined) {
+    try {
+      text = readFileSync('/proc/self/mounts', 'utf8')
+    } catch {
+      text = ''
+    }
+  }
+  const points = text
+    .split('\n')
+    .map((l) => l.split(' '))
+    .filter((f) => f[2] === 'tracefs')
+    .map((f) => f[1])
+  for (const p of ['/sys/kernel/tracing', '/sys/kernel/debug/tracing']) if (points.includes(p)) return p
   return undefined
 }
 

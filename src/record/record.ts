@@ -5,7 +5,11 @@ import {bpftraceInfo} from '../probe/bpftrace.js'
 import {assertCanTrace} from '../probe/environment.js'
 import {TraceSession, type Filters} from './session.js'
 import {TraceWriter} from './writer.js'
-import {ProcfsResolver} from '../sandbox/procfs.js'
+import {ProcfsResolver, threadsOf} from '../sandbox/procfs.js'
+import {SandboxTracker} from '../sandbox/tracker.js'
+import {sandboxRecord} from '../sandbox/registry.js'
+import {podMetadata} from '../sandbox/metadata.js'
+import {procsOf} from '../events/filter.js'
 import type {DecodedRecord} from '../events/decoder.js'
 import type {FooterRecord, HeaderRecord, StopReason} from '../events/types.js'
 
@@ -39,16 +43,32 @@ export async function recordTrace(opts: RecordOptions): Promise<RecordResult> {
   const info = await bpftraceInfo(opts.bpftrace)
   const writer = TraceWriter.open(opts.output, {force: opts.force})
   const resolver = new ProcfsResolver()
-  resolver.snapshot()
+  const written = new Map<string, number>()
+  let headerWritten = false
+  const writeSandbox = (id: string): void => {
+    const sb = tracker.index.get(id)
+    if (!sb) return
+    writer.write(sandboxRecord(sb))
+    written.set(id, tracker.index.versions.get(id) ?? 0)
+  }
+  const tracker = new SandboxTracker({
+    meta: podMetadata(),
+    // A sandbox already in the file that changed (its pause found, its pod named): write it again.
+    onChange: (ids) => {
+      if (headerWritten) for (const id of ids) if (written.has(id)) writeSandbox(id)
+    },
+  })
+  tracker.scan()
+  resolver.fromEntries(tracker.processes)
 
   const kinds: Record<string, number> = {}
   let events = 0
   let lost = 0
-  let headerWritten = false
   const early: DecodedRecord[] = []
   let session!: TraceSession
   const write = (r: DecodedRecord): void => {
     if (r.type === 'event') {
+      for (const p of procsOf(r)) if (p.sandbox && written.get(p.sandbox) !== tracker.index.versions.get(p.sandbox)) writeSandbox(p.sandbox)
       events++
       kinds[r.kind] = (kinds[r.kind] ?? 0) + 1
     } else lost += r.count
@@ -60,7 +80,8 @@ export async function recordTrace(opts: RecordOptions): Promise<RecordResult> {
     bpftrace: info,
     filters: opts.filters,
     resolver,
-    sandboxSeed: resolver.sandboxTids,
+    classifier: tracker.index,
+    sandboxSeed: tracker.sandboxPids().flatMap((pid) => threadsOf(pid)),
     onRecord: (r) => (headerWritten ? write(r) : early.push(r)),
   })
 
@@ -74,7 +95,8 @@ export async function recordTrace(opts: RecordOptions): Promise<RecordResult> {
     try {
       await session.start()
     } catch (err) {
-      await writer.close().catch(() => undefined)
+      // Nothing was recorded: leave no empty file behind to block the next run.
+      await writer.discard()
       throw err
     }
     const header: HeaderRecord = {
@@ -84,6 +106,7 @@ export async function recordTrace(opts: RecordOptions): Promise<RecordResult> {
     writer.write(header)
     writer.flush()
     headerWritten = true
+    for (const sb of tracker.index.all()) writeSandbox(sb.id)
     for (const r of early.splice(0)) write(r)
     if (opts.durationMs !== undefined) timer = setTimeout(() => void session.stop('duration'), opts.durationMs)
     const result = await session.done()
@@ -105,5 +128,6 @@ export async function recordTrace(opts: RecordOptions): Promise<RecordResult> {
     if (timer) clearTimeout(timer)
     for (const s of signals) process.off(s, onSignal)
     session.kill()
+    tracker.stop()
   }
 }

@@ -1,7 +1,7 @@
 // The trace file writer: NDJSON records, gzip when the name ends in .gz, created 0600 without
 // following symlinks and without overwriting unless asked. Writes are batched and never block
 // the caller (the bpftrace pipe must keep draining); a write error is kept and reported once.
-import {constants, openSync, fchmodSync, closeSync, createWriteStream, type WriteStream} from 'node:fs'
+import {constants, openSync, fchmodSync, closeSync, createWriteStream, lstatSync, unlinkSync, type WriteStream} from 'node:fs'
 import {createGzip, type Gzip} from 'node:zlib'
 import type {Writable} from 'node:stream'
 import {UsageError, EnvironmentError} from '../errors.js'
@@ -13,6 +13,14 @@ export interface WriterOptions {
 }
 
 const FLUSH_BYTES = 64 * 1024
+
+function isSymlink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink()
+  } catch {
+    return false
+  }
+}
 
 export class TraceWriter {
   /** bytes of NDJSON written so far (before compression) */
@@ -49,6 +57,7 @@ export class TraceWriter {
       fd = openSync(path, flags, 0o600)
     } catch (err) {
       const e = err as NodeJS.ErrnoException
+      if (e.code === 'EEXIST' && isSymlink(path)) throw new UsageError(`${path} is a symbolic link; pausetrace does not write through links, give the real path.`)
       if (e.code === 'EEXIST') throw new UsageError(`${path} already exists; choose another name or pass --force to overwrite it.`)
       if (e.code === 'ELOOP') throw new UsageError(`${path} is a symbolic link; pausetrace does not write through links, give the real path.`)
       if (e.code === 'ENOENT') throw new UsageError(`cannot create ${path}: its directory does not exist.`)
@@ -85,6 +94,19 @@ export class TraceWriter {
     this.buf = []
     this.bufBytes = 0
     this.out.write(chunk)
+  }
+
+  /** Closes and removes the file: for a trace that never started (nothing was written to it). */
+  async discard(): Promise<void> {
+    this.buf = []
+    await this.close().catch(() => undefined)
+    if (this.path !== '-') {
+      try {
+        unlinkSync(this.path)
+      } catch {
+        // already gone
+      }
+    }
   }
 
   /** Flushes and closes; resolves once the bytes are on disk (or rejects with the write error). */

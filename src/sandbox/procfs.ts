@@ -3,6 +3,7 @@
 // zombies present at the start. Every read tolerates the task vanishing mid-read.
 import {readFileSync, readdirSync, readlinkSync} from 'node:fs'
 import type {ProcInfo, ProcResolver} from '../events/decoder.js'
+import type {ProcEntry} from './scan.js'
 
 function read(path: string): string | undefined {
   try {
@@ -58,6 +59,15 @@ export function readTask(tid: number, root = '/proc'): ProcInfo | undefined {
   }
 }
 
+/** Thread ids of a process (itself when its task list cannot be read). */
+export function threadsOf(pid: number, root = '/proc'): number[] {
+  try {
+    return readdirSync(`${root}/${pid}/task`).filter((t) => /^\d+$/.test(t)).map(Number)
+  } catch {
+    return [pid]
+  }
+}
+
 /** A /proc resolver with a snapshot taken at the start (for zombies and namespaced PIDs). */
 export class ProcfsResolver implements ProcResolver {
   private nsToHost = new Map<string, number>()
@@ -70,6 +80,19 @@ export class ProcfsResolver implements ProcResolver {
 
   constructor(private readonly root = '/proc') {
     this.hostNetns = nsInode('self', 'net', root)
+  }
+
+  /** Takes the start snapshot from entries already scanned (see scan.ts). */
+  fromEntries(entries: ProcEntry[]): void {
+    for (const e of entries) {
+      const info: ProcInfo = {
+        tid: e.pid, pid: e.pid, comm: e.comm, innerPid: e.nspid.at(-1) ?? e.pid, pidns: e.ns.pid, level: e.nspid.length - 1,
+        netns: e.ns.net, ipcns: e.ns.ipc, utsns: e.ns.uts, mntns: e.ns.mnt, cgroupId: 0, ppid: e.ppid,
+      }
+      this.atStart.set(e.pid, info)
+      if (info.level > 0) this.nsToHost.set(`${e.ns.pid}:${info.innerPid}`, e.pid)
+      if (e.state === 'Z' && e.exitStatus !== undefined) this.zombies.set(e.pid, e.exitStatus)
+    }
   }
 
   snapshot(): void {

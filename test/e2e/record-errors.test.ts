@@ -91,8 +91,8 @@ class ChildWatch {
   /** Nothing this CLI started is still alive (asserted right after the CLI exited). */
   assertNoneLeft(): void {
     this.stop()
-    const left = [...this.seen.values()].filter(alive)
-    assert.deepEqual(left, [], `still running after the CLI exited: ${JSON.stringify(left)}`)
+    const left = [...this.seen.values()].filter(alive).map((p) => `${p.pid} ${p.comm} ${p.argv.slice(0, 4).join(' ')}…`)
+    assert.deepEqual(left, [], `still running after the CLI exited: ${left.join('; ')}`)
   }
 
   killLeft(): void {
@@ -221,6 +221,17 @@ describe('e2e: record and doctor on bad input', function () {
       assert.equal(priv.detail, `running as uid ${NOBODY} without the capabilities`)
       assert.match(priv.fix ?? '', /sudo/)
       assert.deepEqual(r.watch.bpftraces(), [])
+    })
+
+    it('doctor --json does not tell nobody to mount a tracefs that is mounted', async () => {
+      const r = await finish(['doctor', '--json'], {argv0: AS_NOBODY, env: {HOME: home}})
+      assert.equal(r.code, 3, r.stderr)
+      const report = JSON.parse(r.stdout) as {checks: Array<{name: string; ok: boolean; detail: string; fix?: string}>}
+      const tfs = report.checks.find((c) => c.name === 'tracefs')
+      assert.ok(tfs, r.stdout)
+      // tracefs is mounted (requireTracing checked); it is only unreadable to uid 65534
+      assert.doesNotMatch(tfs.detail, /not mounted/, JSON.stringify(tfs))
+      assert.doesNotMatch(tfs.fix ?? '', /mount -t tracefs/, JSON.stringify(tfs))
     })
   })
 

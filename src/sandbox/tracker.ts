@@ -1,0 +1,80 @@
+// The live side of sandboxes: a /proc scan at the start, a targeted look at a process whose
+// namespaces are not known yet, and a debounced rescan afterwards (never a rescan per event).
+// Feeds the SandboxIndex that classifies every event's processes.
+import {groupSandboxes, SandboxIndex, type PodMeta, type Sandbox} from './registry.js'
+import {hostNamespaces, readProcEntry, scanProc, type NsType, type ProcEntry} from './scan.js'
+import type {ProcInfo} from '../events/decoder.js'
+
+export type MetaSource = (s: Sandbox, pause: ProcEntry | undefined, members: ProcEntry[]) => PodMeta | undefined
+
+export interface TrackerOptions {
+  meta?: MetaSource
+  /** told the ids of sandboxes that are new or changed after a rescan */
+  onChange?: (ids: string[]) => void
+  rescanDelayMs?: number
+  root?: string
+}
+
+export class SandboxTracker {
+  readonly host: Record<NsType, number>
+  readonly index: SandboxIndex
+  private timer?: NodeJS.Timeout
+  private lastScan = 0
+  private procs: ProcEntry[] = []
+  /** namespaces already looked at since the last scan, so a burst of events costs one look */
+  private tried = new Set<string>()
+
+  constructor(private readonly opts: TrackerOptions = {}) {
+    this.host = hostNamespaces(opts.root)
+    this.index = new SandboxIndex(this.host, (info) => this.unknown(info))
+  }
+
+  /** Full scan; returns the ids that are new or changed. */
+  scan(): string[] {
+    this.procs = scanProc(this.opts.root)
+    this.lastScan = Date.now()
+    this.tried.clear()
+    return this.index.update(groupSandboxes(this.procs, this.host, this.opts.meta))
+  }
+
+  get processes(): ProcEntry[] {
+    return this.procs
+  }
+
+  /** Host PIDs of every task in a sandbox at the last scan (threads included by the caller). */
+  sandboxPids(): number[] {
+    return this.index.all().flatMap((s) => s.members)
+  }
+
+  private unknown(info: ProcInfo): void {
+    const key = `${info.netns}:${info.ipcns}:${info.utsns}:${info.pidns}`
+    if (this.tried.has(key)) return
+    this.tried.add(key)
+    // Name it from what is at hand now, so the event is classified at once...
+    const e = readProcEntry(info.pid, this.opts.root)
+    const entry: ProcEntry = e && e.ns.net !== 0 ? e : {
+      pid: info.pid, ppid: info.ppid, comm: info.comm, cmdline: [], state: 'R', nspid: info.innerPid !== null && info.level > 0 ? [info.pid, info.innerPid] : [info.pid],
+      ns: {cgroup: 0, ipc: info.ipcns, mnt: info.mntns, net: info.netns, pid: info.pidns, time: 0, user: 0, uts: info.utsns}, cgroup: '',
+    }
+    const ids = this.index.update(groupSandboxes([entry], this.host, this.opts.meta))
+    this.opts.onChange?.(ids)
+    // ...and learn the rest (the other members, the pause, the pod's name) soon after.
+    this.scheduleRescan()
+  }
+
+  scheduleRescan(): void {
+    if (this.timer) return
+    const wait = Math.max(this.opts.rescanDelayMs ?? 300, 2000 - (Date.now() - this.lastScan))
+    this.timer = setTimeout(() => {
+      this.timer = undefined
+      const ids = this.scan()
+      if (ids.length) this.opts.onChange?.(ids)
+    }, wait)
+    this.timer.unref()
+  }
+
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = undefined
+  }
+}
