@@ -11,6 +11,9 @@ export const filterFlags = {
   all: Flags.boolean({description: 'include processes outside any sandbox (default: sandboxes only)'}),
   pid: Flags.string({description: 'only events whose acting process is this host PID (repeatable)', multiple: true}),
   signal: Flags.string({description: 'only these signals, by name or number: TERM, SIGKILL, 15, RTMIN+3 (repeatable)', multiple: true}),
+  pod: Flags.string({description: 'only events of the pod with this name (repeatable)', multiple: true}),
+  namespace: Flags.string({description: 'only events of pods in this Kubernetes namespace (repeatable)', multiple: true}),
+  sandbox: Flags.string({description: 'only events of this sandbox id, as `pods` shows it: netns:4026532177 (repeatable)', multiple: true}),
 }
 
 export const bpftraceFlag = {
@@ -32,8 +35,26 @@ export function parseSignals(values: string[] | undefined): number[] {
   })
 }
 
-export function parseFilters(flags: {all?: boolean; pid?: string[]; signal?: string[]}): Filters {
-  return {all: flags.all ?? false, pids: parsePids(flags.pid), signals: parseSignals(flags.signal)}
+const POD_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,252}$/
+const K8S_NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/
+const SANDBOX_ID = /^(?:(?:netns|pidns):\d{1,12}|host)$/
+
+function validated(values: string[] | undefined, re: RegExp, flag: string, what: string): string[] {
+  return (values ?? []).map((v) => {
+    if (!re.test(v)) throw new UsageError(`${flag} ${JSON.stringify(v)} is not ${what}.`)
+    return v
+  })
+}
+
+export function parseFilters(flags: {all?: boolean; pid?: string[]; signal?: string[]; pod?: string[]; namespace?: string[]; sandbox?: string[]}): Filters {
+  return {
+    all: flags.all ?? false,
+    pids: parsePids(flags.pid),
+    signals: parseSignals(flags.signal),
+    pods: validated(flags.pod, POD_NAME, '--pod', 'a pod name (letters, digits, ".", "_", "-"; up to 253)'),
+    namespaces: validated(flags.namespace, K8S_NAMESPACE, '--namespace', 'a Kubernetes namespace name (lowercase letters, digits, "-"; up to 63)'),
+    sandboxes: validated(flags.sandbox, SANDBOX_ID, '--sandbox', 'a sandbox id as `pausetrace pods` shows it (netns:NUMBER or pidns:NUMBER)'),
+  }
 }
 
 /** "30s", "5m", "1h30m", "250ms", or a bare number of seconds → milliseconds. */

@@ -143,7 +143,10 @@ export class Decoder {
           break
         }
         // A signal's target is looked up now, not after the reorder window: it may be gone by then.
-        if (line.tag === 'G') this.lookup(line.targetTid)
+        if (line.tag === 'G') {
+          if (line.target) this.learn(line.target, line.targetComm)
+          else this.lookup(line.targetTid)
+        }
         this.enqueue(Math.max(0, nsSince(line.ns, this.base as string)), {q: 'line', line})
         break
       }
@@ -304,8 +307,8 @@ export class Decoder {
       p.innerPid = a.innerPid
       p.pidns = a.pidns
       p.level = a.level
-      p.ppid = a.ppid
-      p.cgroupId = a.cgroupId
+      if (a.ppid) p.ppid = a.ppid
+      if (a.cgroupId) p.cgroupId = a.cgroupId
       // An exiting task has lost its nsproxy: keep what was read while it had one.
       if (a.netns) p.netns = a.netns
       if (a.ipcns) p.ipcns = a.ipcns

@@ -1,5 +1,5 @@
 // The user-side filters on events (the kernel applies the same ones where it can).
-import type {ProcRef, TraceEvent} from './types.js'
+import type {ProcRef, SandboxRecord, TraceEvent} from './types.js'
 
 export function procsOf(e: TraceEvent): ProcRef[] {
   switch (e.kind) {
@@ -24,4 +24,30 @@ export function eventMatches(e: TraceEvent, pids: ReadonlySet<number>, signals: 
     if (!signals.has(e.sig)) return false
   }
   return true
+}
+
+export interface SandboxSelector {
+  pods?: string[]
+  namespaces?: string[]
+  sandboxes?: string[]
+}
+
+export function hasSandboxSelector(sel: SandboxSelector): boolean {
+  return Boolean(sel.pods?.length || sel.namespaces?.length || sel.sandboxes?.length)
+}
+
+/** Whether a sandbox record is selected by --pod / --namespace / --sandbox (each given kind must match). */
+export function sandboxSelected(sel: SandboxSelector, s: Pick<SandboxRecord, 'id' | 'pod'> | undefined): boolean {
+  if (!hasSandboxSelector(sel)) return true
+  if (!s) return false
+  if (sel.sandboxes?.length && !sel.sandboxes.includes(s.id)) return false
+  if (sel.pods?.length && !(s.pod && sel.pods.includes(s.pod.name))) return false
+  if (sel.namespaces?.length && !(s.pod?.namespace && sel.namespaces.includes(s.pod.namespace))) return false
+  return true
+}
+
+/** An event is kept when one of its processes is in a selected sandbox. */
+export function eventInSandboxes(e: TraceEvent, sel: SandboxSelector, lookup: (id: string) => Pick<SandboxRecord, 'id' | 'pod'> | undefined): boolean {
+  if (!hasSandboxSelector(sel)) return true
+  return procsOf(e).some((p) => p.sandbox !== null && sandboxSelected(sel, lookup(p.sandbox)))
 }

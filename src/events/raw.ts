@@ -25,7 +25,7 @@ export type RawLine =
   | (Base & {tag: 'P'; level: number; pidns: number; netns: number})
   | (Base & {tag: 'Q'})
   | (Base & {tag: 'S'; enterNs: string; via: number; a1: number; a2: number; sig: number; ret: number; pgid: number; suppressed: number; actor: Actor; comm: string})
-  | (Base & {tag: 'G'; enterNs: string; sig: number; code: number; result: number; group: number; targetTid: number; actor: Actor; targetComm: string})
+  | (Base & {tag: 'G'; enterNs: string; sig: number; code: number; result: number; group: number; targetTid: number; target: Actor | null; actor: Actor; targetComm: string})
   | (Base & {tag: 'D'; sig: number; code: number; handler: number; actor: Actor; comm: string})
   | (Base & {tag: 'E'; exitCode: number; groupDead: boolean; how: number; actor: Actor; comm: string})
   | (Base & {tag: 'W'; syscall: number; ret: number; status: number; options: number; which: number; upid: number; siPid: number; siCode: number; siStatus: number; actor: Actor; comm: string})
@@ -33,7 +33,7 @@ export type RawLine =
   | (Base & {tag: 'X'; oldTid: number; actor: Actor; filename: string})
 
 /** Numeric fields after the time, per tag, before the actor block. */
-const FIXED: Record<string, number> = {S: 8, G: 6, D: 3, E: 3, W: 9, F: 2, X: 1}
+const FIXED: Record<string, number> = {S: 8, G: 15, D: 3, E: 3, W: 9, F: 2, X: 1}
 const ACTOR_FIELDS = 12
 const INT = /^-?\d+$/
 
@@ -89,8 +89,13 @@ export function parseRawLine(printf: string): RawParse {
   switch (tag) {
     case 'S':
       return {tag, ns, enterNs: p[1], via: n(2), a1: n(3), a2: n(4), sig: n(5), ret: n(6), pgid: n(7), suppressed: n(8), actor, comm: free}
-    case 'G':
-      return {tag, ns, enterNs: p[1], sig: n(2), code: n(3), result: n(4), group: n(5), targetTid: n(6), actor, targetComm: free}
+    case 'G': {
+      // the target as read in the kernel (rawtracepoint form), or null (tracepoint form: zeros)
+      const target: Actor | null = n(10) === 0 ? null : {
+        tid: n(6), pid: n(7), innerTid: n(8), innerPid: n(9), pidns: n(10), level: n(11), netns: n(12), ipcns: n(13), utsns: n(14), mntns: n(15), cgroupId: 0, ppid: 0,
+      }
+      return {tag, ns, enterNs: p[1], sig: n(2), code: n(3), result: n(4), group: n(5), targetTid: n(6), target, actor, targetComm: free}
+    }
     case 'D':
       return {tag, ns, sig: n(1), code: n(2), handler: n(3), actor, comm: free}
     case 'E':

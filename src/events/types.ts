@@ -126,6 +126,8 @@ export interface HeaderRecord {
   startedAt: string
   filters: Record<string, unknown>
   argv: string[]
+  /** where a signal's target task was read: in the kernel (rawtracepoint, bpftrace 0.18+) or in /proc */
+  signalTargets?: 'kernel' | 'proc'
 }
 
 export type StopReason = 'interrupt' | 'duration' | 'max-size' | 'bpftrace-exit' | 'error'

@@ -1,7 +1,7 @@
 // Which bpftrace to run and what it can do: the command (flag, PAUSETRACE_BPFTRACE, PATH), its
 // version, and the program syntax and environment that version needs.
 import {execFile} from 'node:child_process'
-import {accessSync, constants, statSync} from 'node:fs'
+import {accessSync, closeSync, constants, openSync, statSync} from 'node:fs'
 import path from 'node:path'
 import {EnvironmentError} from '../errors.js'
 
@@ -94,3 +94,25 @@ export function bpftraceEnv(info: Pick<BpftraceInfo, 'major' | 'minor'>, env: No
 export function isBenignStderr(line: string): boolean {
   return /RLIMIT_MEMLOCK/.test(line) || /available_filter_functions/.test(line) || line.trim() === ''
 }
+
+/** bpftrace 0.18 added rawtracepoint probes: the target of a signal can be read in the kernel. */
+export function hasRawTracepoints(info: Pick<BpftraceInfo, 'major' | 'minor'>): boolean {
+  return info.major > 0 || info.minor >= 18
+}
+
+/**
+ * bpftrace 0.24+ resolves raw tracepoints through available_filter_functions; where that file
+ * cannot be read (locked-down kernels) it needs --traceable-functions FILE naming the ones used.
+ */
+export function needsTraceableFunctions(info: Pick<BpftraceInfo, 'major' | 'minor'>, tracefs: string | undefined): boolean {
+  if (!(info.major > 0 || info.minor >= 24)) return false
+  try {
+    const fd = openSync(`${tracefs ?? '/sys/kernel/tracing'}/available_filter_functions`, 'r')
+    closeSync(fd)
+    return false
+  } catch {
+    return true
+  }
+}
+
+export const RAW_TRACEPOINT_FUNCTIONS = ['__probestub_signal_generate', '__traceiter_signal_generate']

@@ -12,6 +12,8 @@ export interface RunnerOptions {
   program: string
   /** positional parameters after $1 (which is always our own PID) */
   params?: string[]
+  /** options before the program (e.g. --traceable-functions FILE) */
+  extraArgs?: string[]
   env: NodeJS.ProcessEnv
   /** ms to wait at each stop step (in-program exit, SIGINT, SIGINT again) before the next */
   stopStepMs?: number
@@ -65,7 +67,7 @@ export class BpftraceRunner extends EventEmitter {
   start(): void {
     installExitHook()
     // $1 is our own PID: the stop trigger and the watchdog key on it, and every probe skips it.
-    const child = spawn(this.opts.command, ['--no-warnings', '-f', 'json', '-e', this.opts.program, String(process.pid), ...(this.opts.params ?? [])], {
+    const child = spawn(this.opts.command, ['--no-warnings', ...(this.opts.extraArgs ?? []), '-f', 'json', '-e', this.opts.program, String(process.pid), ...(this.opts.params ?? [])], {
       env: this.opts.env,
       stdio: ['ignore', 'pipe', 'pipe'],
     })

@@ -22,6 +22,8 @@ export interface ScriptOptions {
   argsDot: boolean
   /** `struct pid.numbers` is a flexible array (kernel ≥ 6.5) rather than `numbers[1]`. */
   pidFlexArray: boolean
+  /** read a signal's target task in the kernel through rawtracepoint:signal_generate (bpftrace 0.18+) */
+  rawSignalGenerate?: boolean
   /** What to trace: everything, the tasks of some PIDs, or sandboxes (the default). */
   scope: Scope
   /** Signal numbers to keep (signal events and deliveries only). */
@@ -87,8 +89,51 @@ export function buildScript(opts: ScriptOptions): string {
   const sigFilter = (expr: string): string =>
     signals.length === 0 ? '1' : `(${signals.map((s) => `${expr} == ${s}`).join(' || ')})`
 
+  const T = '((struct task_struct *)arg2)'
+  const gen = opts.rawSignalGenerate
+    ? {
+        probe: 'rawtracepoint:signal_generate',
+        sig: '(int32)arg0',
+        code: '$gc',
+        result: '(int32)arg4',
+        group: '(int32)arg3',
+        ttid: `${T}->pid`,
+        tcomm: `${T}->comm`,
+        tvars: [
+          // info is a real siginfo, or SEND_SIG_NOINFO (0: SI_USER) / SEND_SIG_PRIV (1: SI_KERNEL).
+          // (No ternary around the read: bpftrace 0.23.2 crashes compiling one.)
+          '$gc = (int64)0;',
+          'if (arg1 == 1) { $gc = 128; }',
+          'if (arg1 > 1) { $gc = (int64)*(int32 *)(arg1 + 8); }',
+          `$t = ${T};`,
+          '$ttp = $t->thread_pid;',
+          '$ttu = (struct upid *)((uint64)$ttp + @PIDOFF + (uint64)$ttp->level * @UPIDSZ);',
+          '$tlp = $t->group_leader->thread_pid;',
+          '$tlu = (struct upid *)((uint64)$tlp + @PIDOFF + (uint64)$tlp->level * @UPIDSZ);',
+          '$tns = $t->nsproxy;',
+        ].join(' '),
+        tfields: '$t->tgid, $ttu->nr, $tlu->nr, $ttu->ns->ns.inum, $ttp->level, $tns->net_ns->ns.inum, $tns->ipc_ns->ns.inum, $tns->uts_ns->ns.inum, $tns->mnt_ns->ns.inum',
+        // the target is in a sandbox: a net namespace other than the host's, or a PID namespace below it
+        tinscope: `((${T}->nsproxy != 0 && ${T}->nsproxy->net_ns->ns.inum != $2) || ${T}->thread_pid->level > 0)`,
+      }
+    : {
+        probe: 'tracepoint:signal:signal_generate', sig: '@Asig', code: '@Acode', result: '@Aresult', group: '@Agroup', ttid: '@Apid', tcomm: '@Acomm',
+        tvars: '', tfields: '0, 0, 0, 0, 0, 0, 0, 0, 0', tinscope: '0',
+      }
+
   const body = SCRIPT_FILES.map((f) => readFileSync(path.join(BPF_DIR, f), 'utf8')).join('\n')
-  return body
+  let text = body
+    .replaceAll('@G_PROBE', gen.probe)
+    .replaceAll('@G_SIG', gen.sig)
+    .replaceAll('@G_CODE', gen.code)
+    .replaceAll('@G_RESULT', gen.result)
+    .replaceAll('@G_GROUP', gen.group)
+    .replaceAll('@G_TTID', gen.ttid)
+    .replaceAll('@G_TCOMM', gen.tcomm)
+    .replaceAll('@G_TVARS', gen.tvars)
+    .replaceAll('@G_TFIELDS', gen.tfields)
+    .replaceAll('@G_TINSCOPE', scope.kind === 'sandboxes' ? gen.tinscope : '0')
+    .replaceAll('@G_SBX_ADD', scope.kind === 'sandboxes' && opts.rawSignalGenerate ? `if (${gen.tinscope}) { @sbx[${gen.ttid}] = 1; }` : '')
     .replaceAll('@ACTOR_VARS', ACTOR_VARS)
     .replaceAll('@ACTOR_FMT', ACTOR_FMT)
     .replaceAll('@ACTOR_ARGS', ACTOR_ARGS)
@@ -99,11 +144,30 @@ export function buildScript(opts: ScriptOptions): string {
     .replaceAll('@SCOPE', actorScope)
     .replaceAll('@SBX_SEED', sbx ? seed.map((p) => `@sbx[${p}] = 1;`).join(' ') || '@sbx[0] = 0;' : '')
     .replaceAll('@SBX_CLEAR', sbx ? 'clear(@sbx);' : '')
-    .replace(/@SBX_ADD\(([^)]*)\)/g, (_m, expr: string) => (sbx ? `@sbx[${expr}] = 1;` : ''))
-    .replace(/@SBX_DEL\(([^)]*)\)/g, (_m, expr: string) => (sbx ? `delete(@sbx[${expr}]);` : ''))
-    .replace(/@TSCOPE\(((?:[^()]|\([^()]*\))*)\)/g, (_m, expr: string) => targetScope(expr))
-    .replace(/@SIGFILTER\(([^)]*)\)/g, (_m, expr: string) => sigFilter(expr))
+  text = replaceCalls(text, '@SBX_ADD', (expr) => (sbx ? `@sbx[${expr}] = 1;` : ''))
+  text = replaceCalls(text, '@SBX_DEL', (expr) => (sbx ? `delete(@sbx[${expr}]);` : ''))
+  text = replaceCalls(text, '@TSCOPE', targetScope)
+  text = replaceCalls(text, '@SIGFILTER', sigFilter)
+  return text
     .replaceAll('@FLOOD_NS', String(floodNs))
     .replaceAll('@FLOOD_N', String(floodN))
     .replaceAll('@A', opts.argsDot ? 'args.' : 'args->')
+}
+
+/** Replaces each `NAME(arg)` with fn(arg), the argument running to the matching parenthesis. */
+function replaceCalls(text: string, name: string, fn: (arg: string) => string): string {
+  let out = ''
+  let pos = 0
+  for (;;) {
+    const at = text.indexOf(`${name}(`, pos)
+    if (at === -1) return out + text.slice(pos)
+    let depth = 0
+    let end = at + name.length
+    for (; end < text.length; end++) {
+      if (text[end] === '(') depth++
+      else if (text[end] === ')' && --depth === 0) break
+    }
+    out += text.slice(pos, at) + fn(text.slice(at + name.length + 1, end))
+    pos = end + 1
+  }
 }

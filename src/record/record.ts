@@ -9,7 +9,7 @@ import {ProcfsResolver, threadsOf} from '../sandbox/procfs.js'
 import {SandboxTracker} from '../sandbox/tracker.js'
 import {sandboxRecord} from '../sandbox/registry.js'
 import {podMetadata} from '../sandbox/metadata.js'
-import {procsOf} from '../events/filter.js'
+import {eventInSandboxes, hasSandboxSelector, procsOf, sandboxSelected} from '../events/filter.js'
 import type {DecodedRecord} from '../events/decoder.js'
 import type {FooterRecord, HeaderRecord, StopReason} from '../events/types.js'
 
@@ -67,6 +67,7 @@ export async function recordTrace(opts: RecordOptions): Promise<RecordResult> {
   const early: DecodedRecord[] = []
   let session!: TraceSession
   const write = (r: DecodedRecord): void => {
+    if (r.type === 'event' && !eventInSandboxes(r, opts.filters, (id) => tracker.index.get(id))) return
     if (r.type === 'event') {
       for (const p of procsOf(r)) if (p.sandbox && written.get(p.sandbox) !== tracker.index.versions.get(p.sandbox)) writeSandbox(p.sandbox)
       events++
@@ -102,11 +103,15 @@ export async function recordTrace(opts: RecordOptions): Promise<RecordResult> {
     const header: HeaderRecord = {
       type: 'header', format: 'pausetrace-trace', version: 1, host: opts.host, kernel: os.release(), bpftrace: info.version,
       startedAt: session.startedAt.toISOString(), filters: {...opts.filters}, argv: opts.argv,
+      signalTargets: session.rawSignalGenerate ? 'kernel' : 'proc',
     }
     writer.write(header)
     writer.flush()
     headerWritten = true
-    for (const sb of tracker.index.all()) writeSandbox(sb.id)
+    for (const sb of tracker.index.all()) if (sandboxSelected(opts.filters, sb)) writeSandbox(sb.id)
+    if (hasSandboxSelector(opts.filters) && !tracker.index.all().some((sb) => sandboxSelected(opts.filters, sb))) {
+      log('pausetrace: no sandbox matches --pod/--namespace/--sandbox yet; recording its events when one appears.')
+    }
     for (const r of early.splice(0)) write(r)
     if (opts.durationMs !== undefined) timer = setTimeout(() => void session.stop('duration'), opts.durationMs)
     const result = await session.done()

@@ -2,7 +2,10 @@
 // "attached" when the BEGIN marker arrives, stops for a reason, and returns the accounting.
 import os from 'node:os'
 import {buildScript, type Scope} from '../probe/script.js'
-import {bpftraceEnv, kernelHasPidFlexArray, usesArgsDot, type BpftraceInfo} from '../probe/bpftrace.js'
+import {bpftraceEnv, hasRawTracepoints, kernelHasPidFlexArray, needsTraceableFunctions, RAW_TRACEPOINT_FUNCTIONS, usesArgsDot, type BpftraceInfo} from '../probe/bpftrace.js'
+import {tracefsPath} from '../probe/environment.js'
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import path from 'node:path'
 import {BpftraceRunner, type RunnerExit} from '../probe/runner.js'
 import {LineSplitter} from '../stream/lines.js'
 import {parseBpftraceLine} from '../stream/bpftrace-json.js'
@@ -15,6 +18,10 @@ export interface Filters {
   all: boolean
   pids: number[]
   signals: number[]
+  /** sandbox selectors, applied to each event's processes (any of the values of a kind matches) */
+  pods?: string[]
+  namespaces?: string[]
+  sandboxes?: string[]
 }
 
 export interface SessionOptions {
@@ -50,27 +57,52 @@ export class TraceSession {
   /** Starts bpftrace; resolves once every probe is attached. */
   async start(): Promise<void> {
     const release = this.opts.kernelRelease ?? os.release()
-    const flex = kernelHasPidFlexArray(release)
-    try {
-      await this.attach(flex)
-    } catch (err) {
-      // A wrong guess of the struct pid layout shows as a wrong namespace in the marker: retry once.
-      if (err instanceof LayoutError) await this.attach(!flex)
-      else throw err
+    let flex = kernelHasPidFlexArray(release)
+    let raw = hasRawTracepoints(this.opts.bpftrace)
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.attach(flex, raw)
+        return
+      } catch (err) {
+        // A wrong guess of the struct pid layout shows as a wrong namespace in the marker.
+        if (err instanceof LayoutError && attempt === 0) flex = !flex
+        // A raw tracepoint this bpftrace or kernel cannot attach: the tracepoint form does the job.
+        else if (raw && err instanceof EnvironmentError && err.code === 'PROBE_UNAVAILABLE') raw = false
+        else throw err
+      } finally {
+        this.removeTempFiles()
+      }
     }
   }
 
-  private async attach(pidFlexArray: boolean): Promise<void> {
+  /** Whether the running program reads signal targets in the kernel (rawtracepoint form). */
+  rawSignalGenerate = false
+  private tempDir?: string
+
+  private removeTempFiles(): void {
+    if (this.tempDir) rmSync(this.tempDir, {recursive: true, force: true})
+    this.tempDir = undefined
+  }
+
+  private async attach(pidFlexArray: boolean, rawSignalGenerate: boolean): Promise<void> {
     const {bpftrace, filters} = this.opts
+    const extraArgs: string[] = []
+    if (rawSignalGenerate && needsTraceableFunctions(bpftrace, tracefsPath())) {
+      this.tempDir = mkdtempSync(path.join(os.tmpdir(), 'pausetrace-'))
+      const file = path.join(this.tempDir, 'traceable-functions')
+      writeFileSync(file, `${RAW_TRACEPOINT_FUNCTIONS.join('\n')}\n`, {mode: 0o600, flag: 'wx'})
+      extraArgs.push('--traceable-functions', file)
+    }
+    this.rawSignalGenerate = rawSignalGenerate
     const hostNetns = nsInode('self', 'net')
     if (!filters.all && filters.pids.length === 0 && hostNetns === 0) {
       throw new EnvironmentError('cannot read /proc/self/ns/net, so sandboxes cannot be told from the host; pass --all or --pid.', 'NO_NETNS')
     }
     const scope: Scope = filters.all ? {kind: 'all'} : filters.pids.length > 0 ? {kind: 'pids', pids: filters.pids} : {kind: 'sandboxes', seed: this.opts.sandboxSeed ?? []}
-    const program = buildScript({argsDot: usesArgsDot(bpftrace), pidFlexArray, scope, signals: filters.signals})
+    const program = buildScript({argsDot: usesArgsDot(bpftrace), pidFlexArray, rawSignalGenerate, scope, signals: filters.signals})
     const wallOffsetMs = Date.now() - Number(process.hrtime.bigint() / 1000n) / 1000
     const decoder = new Decoder({wallOffsetMs, resolver: this.opts.resolver, classifier: this.opts.classifier})
-    const runner = new BpftraceRunner({command: bpftrace.command, program, params: [String(hostNetns)], env: bpftraceEnv(bpftrace), stopStepMs: this.opts.stopStepMs})
+    const runner = new BpftraceRunner({command: bpftrace.command, program, params: [String(hostNetns)], extraArgs, env: bpftraceEnv(bpftrace), stopStepMs: this.opts.stopStepMs})
     this.decoder = decoder
     this.runner = runner
     const splitter = new LineSplitter()

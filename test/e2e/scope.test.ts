@@ -3,7 +3,7 @@ import {execFileSync, spawn, type ChildProcess} from 'node:child_process'
 import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import {childrenOf, hasFirstLine, killLeftovers, readRecords, requireTracing, runCli, waitFor} from '../helpers/e2e.js'
+import {BPFTRACES, childrenOf, hasFirstLine, requireBpftrace, killLeftovers, readRecords, requireTracing, runCli, waitFor} from '../helpers/e2e.js'
 import {buildWorkload, type Manifest} from '../helpers/workload.js'
 import {assertValidRecords} from '../helpers/schema.js'
 
@@ -35,12 +35,13 @@ describe('e2e: the default scope is sandboxes', function () {
     rmSync(dir, {recursive: true, force: true})
   })
 
-  it('traces signals from the host to sandboxes made before and after the start, and leaves host-only activity out', async () => {
+  for (const bt of BPFTRACES) it(`traces signals from the host to sandboxes made before and after the start, and leaves host-only activity out (bpftrace ${bt.label})`, async function () {
+    requireBpftrace(this, bt)
     const sigwork = buildWorkload()
     const before = await startSandbox()
     sandboxes.push(before.unshare)
     const out = path.join(dir, 'trace.jsonl')
-    const run = runCli(['record', '-o', out])
+    const run = runCli(['record', '-o', out, '--bpftrace', bt.command])
     await waitFor(() => hasFirstLine(out), 60_000, 'the trace header')
     const after = await startSandbox()
     sandboxes.push(after.unshare)
@@ -55,6 +56,8 @@ describe('e2e: the default scope is sandboxes', function () {
 
     const records = readRecords(out)
     assertValidRecords(records)
+    // bpftrace 0.18+ reads the target task in the kernel (rawtracepoint); 0.17 looks it up in /proc
+    assert.equal(records[0].signalTargets, bt.label.startsWith('0.17') ? 'proc' : 'kernel')
     const events = records.filter((r) => r.type === 'event')
     assert.deepEqual(records.filter((r) => r.type === 'lost'), [])
     for (const sb of [before, after]) {
