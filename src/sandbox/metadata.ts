@@ -1,8 +1,86 @@
-// Pod names and runtimes for sandboxes, best source first: podman, CRI (crictl), kubelet's
-// /var/log/pods, the pod UID in cgroup paths, and namespaces alone. Lookups that run a command
-// are cached for the life of the process and bounded in time.
+// Pod names and runtimes for sandboxes, best source first: podman (`podman ps --pod`), CRI
+// (`crictl pods`), kubelet's /var/log/pods, the pod UID in cgroup paths, and namespaces alone.
+// Commands run with argument arrays and a time limit, and their answers are cached briefly, so a
+// scan of a busy node asks each source once.
+import {execFileSync} from 'node:child_process'
+import {readdirSync} from 'node:fs'
 import type {MetaSource} from './tracker.js'
+import type {PodMeta, Sandbox} from './registry.js'
+import type {ProcEntry} from './scan.js'
+import {parseProcCgroup, podFromCgroup, type CgroupPod} from './cgroup.js'
+import {indexPodLogDirs} from './kubelet-logs.js'
+import {parseCrictlPods, type CriPodListItem} from './cri.js'
+import {parsePodmanPs, type PodmanContainer} from './podman.js'
+import {findOnPath} from '../util/which.js'
 
-export function podMetadata(): MetaSource {
-  return () => undefined
+export interface MetaInputs {
+  /** podman containers (with their host PIDs and pod names), when podman answered */
+  podman?: PodmanContainer[]
+  /** CRI pod list, when crictl answered */
+  cri?: CriPodListItem[]
+  /** /var/log/pods directory names */
+  podLogDirs?: string[]
+}
+
+/** Pure: the pod of a sandbox from its members' cgroups and what the sources said. */
+export function resolvePodMeta(s: Sandbox, pause: ProcEntry | undefined, members: ProcEntry[], inputs: MetaInputs): PodMeta | undefined {
+  // podman: a member's PID is a container's PID in a pod (the infra's, or any other's)
+  if (inputs.podman?.length) {
+    const byPid = new Map(inputs.podman.filter((c) => c.pid !== null).map((c) => [c.pid as number, c]))
+    const hit = (pause && byPid.get(pause.pid)) || members.map((m) => byPid.get(m.pid)).find((c) => c?.podId)
+    if (hit?.podId) {
+      const name = hit.podName ?? inputs.podman.find((c) => c.podId === hit.podId && c.podName)?.podName ?? hit.podId.slice(0, 12)
+      return {runtime: 'podman', pod: {name, namespace: null, uid: hit.podId}}
+    }
+  }
+  const cg: CgroupPod | undefined = [pause, ...members]
+    .filter((p): p is ProcEntry => p !== undefined && p.cgroup !== '')
+    .map((p) => podFromCgroup(parseProcCgroup(p.cgroup)))
+    .find((c) => !c.conmon && (c.podUid !== null || c.podmanPodId !== null))
+  if (!cg) return undefined
+  if (cg.runtime === 'podman' && cg.podmanPodId) return {runtime: 'podman', pod: {name: cg.podmanPodId.slice(0, 12), namespace: null, uid: cg.podmanPodId}}
+  if (cg.podUid) {
+    const uid = cg.podUid
+    const cri = inputs.cri?.find((p) => p.uid === uid)
+    if (cri?.name) return {runtime: 'kubernetes', pod: {name: cri.name, namespace: cri.namespace, uid}}
+    const logs = indexPodLogDirs(inputs.podLogDirs ?? []).get(uid)
+    if (logs) return {runtime: 'kubernetes', pod: {name: logs.name, namespace: logs.namespace, uid}}
+    // Only the UID is known: it stands in for the name.
+    return {runtime: 'kubernetes', pod: {name: uid, namespace: null, uid}}
+  }
+  return undefined
+}
+
+function run(cmd: string, args: string[]): string | undefined {
+  const exe = findOnPath(cmd)
+  if (!exe) return undefined
+  try {
+    return execFileSync(exe, args, {timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 64 * 1024 * 1024}).toString()
+  } catch {
+    return undefined
+  }
+}
+
+/** The live source: asks podman, crictl and /var/log/pods at most once per `ttlMs`. */
+export function podMetadata(opts: {ttlMs?: number; podLogsDir?: string} = {}): MetaSource {
+  let inputs: MetaInputs | undefined
+  let at = 0
+  const load = (): MetaInputs => {
+    if (inputs && Date.now() - at < (opts.ttlMs ?? 2000)) return inputs
+    const ps = run('podman', ['ps', '-a', '--pod', '--format', 'json'])
+    const pods = run('crictl', ['pods', '-o', 'json'])
+    let dirs: string[] = []
+    try {
+      dirs = readdirSync(opts.podLogsDir ?? '/var/log/pods')
+    } catch {
+      dirs = []
+    }
+    inputs = {podman: ps ? parsePodmanPs(ps) : undefined, cri: pods ? parseCrictlPods(pods) : undefined, podLogDirs: dirs}
+    at = Date.now()
+    return inputs
+  }
+  return (s, pause, members) => {
+    // Only sandboxes that look like pods cost a command: bare namespaces need no runtime.
+    return resolvePodMeta(s, pause, members, load())
+  }
 }
