@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict'
+import {readFileSync} from 'node:fs'
+import {fixturePath} from '../helpers/fixtures.js'
+import {groupSandboxes, SandboxIndex, type Sandbox} from '../../src/sandbox/registry.js'
+import {resolvePodMeta} from '../../src/sandbox/metadata.js'
+import {buildPodViews, formatPodViews} from '../../src/sandbox/pods.js'
+import {parsePodmanPs} from '../../src/sandbox/podman.js'
+import type {NsType, ProcEntry} from '../../src/sandbox/scan.js'
+import type {ProcInfo} from '../../src/events/decoder.js'
+
+// The host's namespaces on the machine the podman fixtures were recorded on.
+const HOST: Record<NsType, number> = {cgroup: 4026531835, ipc: 4026531839, mnt: 4026531832, net: 4026531833, pid: 4026531836, time: 4026531834, user: 4026531837, uts: 4026531838}
+
+/** A ProcEntry from the files test/fixtures/podman/record.sh wrote for one process. */
+function entryFrom(dir: string, who: 'infra' | 'ctr'): ProcEntry {
+  const read = (f: string): string => readFileSync(fixturePath(`podman/${dir}/${f}`), 'utf8')
+  const status = read(`${who}.status`)
+  const field = (n: string): string => new RegExp(`^${n}:\\s*(.*)$`, 'm').exec(status)?.[1] ?? ''
+  const ns = {...HOST}
+  for (const line of read('ns.txt').split('\n')) {
+    const m = /^(\w+) (\w+) \w+:\[(\d+)\]$/.exec(line)
+    if (m && m[1] === who) ns[m[2] as NsType] = Number(m[3])
+  }
+  const nspid = field('NSpid').split(/\s+/).map(Number)
+  return {pid: nspid[0], ppid: Number(field('PPid')), comm: field('Name'), cmdline: read(`${who}.cmdline`).trim().split(' '), state: field('State').charAt(0), nspid, ns, cgroup: read(`${who}.cgroup`)}
+}
+
+function ids(dir: string): Record<string, string> {
+  return Object.fromEntries(readFileSync(fixturePath(`podman/${dir}/ids.env`), 'utf8').trim().split('\n').map((l) => l.split('=') as [string, string]))
+}
+
+describe('sandbox registry on real podman pods', () => {
+  for (const [dir, shared] of [['shared-pid', true], ['private-pid', false]] as const) {
+    describe(`${dir}`, () => {
+      const id = ids(dir)
+      const infra = entryFrom(dir, 'infra')
+      const ctr = entryFrom(dir, 'ctr')
+      const ps = parsePodmanPs([
+        {Id: id.INFRA_ID, Names: [`${id.POD_ID.slice(0, 12)}-infra`], Pid: Number(id.INFRA_PID), Pod: id.POD_ID, PodName: id.POD_NAME, IsInfra: true, State: 'running'},
+        {Id: id.CTR_ID, Names: [id.CTR_NAME], Pid: Number(id.CTR_PID), Pod: id.POD_ID, PodName: id.POD_NAME, IsInfra: false, State: 'running'},
+      ])
+      const host: ProcEntry = {...infra, pid: 1, ppid: 0, comm: 'init', cmdline: ['/sbin/init'], nspid: [1], ns: {...HOST}, cgroup: '0::/'}
+      const sandboxes = groupSandboxes([host, infra, ctr], HOST, (s, pause, members) => resolvePodMeta(s, pause, members, {podman: ps}))
+
+      it('groups the infra and the container into one sandbox with catatonit as its pause', () => {
+        assert.equal(sandboxes.length, 1)
+        const s = sandboxes[0] as Sandbox
+        assert.equal(s.id, `netns:${infra.ns.net}`)
+        assert.equal(s.pausePid, Number(id.INFRA_PID))
+        assert.deepEqual(s.members, [Number(id.INFRA_PID), Number(id.CTR_PID)].sort((a, b) => a - b))
+        assert.equal(s.sharedPidNamespace, shared)
+        assert.deepEqual(s.sharedNamespaces, shared ? ['ipc', 'net', 'pid', 'uts'] : ['ipc', 'net', 'uts'])
+        assert.deepEqual(s.ns, {net: infra.ns.net, ipc: infra.ns.ipc, uts: infra.ns.uts, pid: infra.ns.pid})
+        assert.equal(s.runtime, 'podman')
+        assert.deepEqual(s.pod, {name: id.POD_NAME, namespace: null, uid: id.POD_ID})
+      })
+
+      it('classifies the pause, the container, a zombie of the sandbox (no net namespace left) and the host', () => {
+        const index = new SandboxIndex(HOST)
+        index.update(sandboxes)
+        const info = (e: ProcEntry, over: Partial<ProcInfo> = {}): ProcInfo => ({tid: e.pid, pid: e.pid, comm: e.comm, innerPid: e.nspid.at(-1) ?? null, pidns: e.ns.pid, level: e.nspid.length - 1, netns: e.ns.net, ipcns: e.ns.ipc, utsns: e.ns.uts, mntns: e.ns.mnt, cgroupId: 0, ppid: e.ppid, ...over})
+        assert.deepEqual(index.classify(info(infra)), {sandbox: `netns:${infra.ns.net}`, role: 'pause'})
+        assert.deepEqual(index.classify(info(ctr)), {sandbox: `netns:${infra.ns.net}`, role: 'container'})
+        assert.deepEqual(index.classify(info(ctr, {netns: 0, ipcns: 0, utsns: 0})), {sandbox: `netns:${infra.ns.net}`, role: 'container'})
+        assert.deepEqual(index.classify(info(host)), {sandbox: null, role: 'host'})
+      })
+
+      it('shows the pod in `pods`: JSON with inner PIDs, and a readable table', () => {
+        const views = buildPodViews(sandboxes, [host, infra, ctr])
+        assert.equal(views.length, 1)
+        assert.deepEqual(views[0].processes.map((p) => [p.pid, p.innerPid, p.role, p.comm]), [
+          [Number(id.INFRA_PID), 1, 'pause', 'catatonit'],
+          [Number(id.CTR_PID), Number(ctr.nspid.at(-1)), 'container', 'sleep'],
+        ])
+        assert.equal(ctr.nspid.at(-1) === 1, !shared, 'the container is PID 1 of its own namespace only when the PID namespace is not shared')
+        const text = formatPodViews(views)
+        assert.match(text, new RegExp(`^${id.POD_NAME}  \\[netns:${infra.ns.net}\\]\\n  runtime podman · pause ${id.INFRA_PID} · .* · PID namespace shared: ${shared ? 'yes' : 'no'} · 2 process\\(es\\)`))
+      })
+    })
+  }
+
+  it('finds no sandbox when every process has the host namespaces, and says so', () => {
+    const p: ProcEntry = {pid: 10, ppid: 1, comm: 'bash', cmdline: ['bash'], state: 'S', nspid: [10], ns: {...HOST}, cgroup: ''}
+    assert.deepEqual(groupSandboxes([p], HOST), [])
+    assert.match(formatPodViews([]), /^No pod sandboxes on this node/)
+    assert.deepEqual(buildPodViews([], [p], {all: true}).map((v) => [v.id, v.processes.length]), [['host', 1]])
+  })
+
+  it('puts a process with the host net/ipc/uts but its own PID namespace in a pidns sandbox', () => {
+    const p: ProcEntry = {pid: 20, ppid: 10, comm: 'init', cmdline: ['init'], state: 'S', nspid: [20, 1], ns: {...HOST, pid: 4026532999}, cgroup: ''}
+    const s = groupSandboxes([p], HOST)
+    assert.deepEqual(s.map((x) => [x.id, x.pausePid, x.ns]), [['pidns:4026532999', null, {pid: 4026532999}]])
+  })
+})
