@@ -128,6 +128,8 @@ export class SandboxIndex implements Classifier {
   constructor(
     private readonly host: Record<NsType, number>,
     private readonly onUnknown?: (info: ProcInfo) => void,
+    /** told when an event changed what is known of a sandbox (its PID namespace is shared) */
+    private readonly onLearned?: (id: string) => void,
   ) {}
 
   /** Replaces what is known with a fresh grouping; returns the ids that are new or changed. */
@@ -135,6 +137,9 @@ export class SandboxIndex implements Classifier {
     const changed: string[] = []
     for (const s of sandboxes) {
       const old = this.byId.get(s.id)
+      // Once a process was seen sharing the pause's PID namespace, it is shared for the
+      // sandbox's life, even when a later scan finds only the pause alive.
+      if (old?.sharedPidNamespace && !s.sharedPidNamespace && old.pausePid === s.pausePid && old.ns.pid === s.ns.pid) s.sharedPidNamespace = true
       if (!old || JSON.stringify(sandboxRecord(old)) !== JSON.stringify(sandboxRecord(s))) {
         changed.push(s.id)
         this.versions.set(s.id, (this.versions.get(s.id) ?? 0) + 1)
@@ -175,7 +180,23 @@ export class SandboxIndex implements Classifier {
       s = this.find(info)
     }
     if (!s) return {sandbox: null, role: 'host'}
-    return {sandbox: s.id, role: s.pausePid !== null && info.pid === s.pausePid ? 'pause' : 'container'}
+    if (s.pausePid === null && info.level > 0 && info.innerPid === 1 && INFRA_NAMES.has(info.comm)) {
+      // Learned from an event: the infra process, PID 1 of its namespace (a sandbox made after the scan).
+      s.pausePid = info.pid
+      s.ns.pid = info.pidns
+      if (!s.memberPidns.includes(info.pidns)) s.memberPidns.push(info.pidns)
+      this.byPidns.set(info.pidns, s)
+      this.versions.set(s.id, (this.versions.get(s.id) ?? 0) + 1)
+      this.onLearned?.(s.id)
+    }
+    const isPause = s.pausePid !== null && info.pid === s.pausePid
+    if (!isPause && !s.sharedPidNamespace && s.pausePid !== null && info.pidns !== 0 && info.pidns === s.ns.pid) {
+      // Learned from an event: another process lives in the pause's PID namespace.
+      s.sharedPidNamespace = true
+      this.versions.set(s.id, (this.versions.get(s.id) ?? 0) + 1)
+      this.onLearned?.(s.id)
+    }
+    return {sandbox: s.id, role: isPause ? 'pause' : 'container'}
   }
 
   private isSandboxed(info: Pick<ProcInfo, 'netns' | 'ipcns' | 'utsns' | 'pidns'>): boolean {

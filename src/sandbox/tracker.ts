@@ -26,7 +26,7 @@ export class SandboxTracker {
 
   constructor(private readonly opts: TrackerOptions = {}) {
     this.host = hostNamespaces(opts.root)
-    this.index = new SandboxIndex(this.host, (info) => this.unknown(info))
+    this.index = new SandboxIndex(this.host, (info) => this.unknown(info), (id) => this.opts.onChange?.([id]))
   }
 
   /** Full scan; returns the ids that are new or changed. */

@@ -1,0 +1,140 @@
+import assert from 'node:assert/strict'
+import {mkdtempSync, readFileSync, readdirSync, rmSync} from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import {hasFirstLine, killLeftovers, readRecords, requireTracing, runCli, waitFor} from '../helpers/e2e.js'
+import {assertValidRecords} from '../helpers/schema.js'
+import {cleanupAll, createPod, runInPod, shInNsSandbox, startNsSandbox} from '../helpers/sandboxes.js'
+import {ensurePause} from '../../src/lab/build-pause.js'
+
+type Rec = Record<string, any>
+
+/** Zombies whose parent is `ppid`, from /proc. */
+function zombiesOf(ppid: number): number[] {
+  const out: number[] = []
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8')
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      if (f[0] === 'Z' && Number(f[1]) === ppid) out.push(Number(d))
+    } catch {
+      // gone
+    }
+  }
+  return out
+}
+
+describe('e2e: pod sandboxes (podman pods and bare namespaces)', function () {
+  this.timeout(180_000)
+  let dir: string
+  before(function () {
+    requireTracing(this)
+  })
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'pausetrace-e2e-'))
+  })
+  afterEach(async function () {
+    killLeftovers()
+    await cleanupAll()
+    if (this.currentTest?.state === 'failed') console.warn(`    kept ${dir} for inspection`)
+    else rmSync(dir, {recursive: true, force: true})
+  })
+
+  it('podman: pause reaps an orphan (shared PID), a PID 1 keeps a zombie (own PID), SIGTERM to PID 1 is ignored, a signal reaches pause', async () => {
+    const out = path.join(dir, 'trace.jsonl')
+    const run = runCli(['record', '-o', out])
+    await waitFor(() => hasFirstLine(out), 60_000, 'the trace header')
+
+    const shared = await createPod({name: 'shared', sharePid: true})
+    const priv = await createPod({name: 'private', sharePid: false})
+    // shared PID namespace: a subshell starts a child and exits at once, so the child is orphaned to
+    // catatonit (PID 1 of the pod) and exits 3 later. (The container itself keeps running: when a
+    // container's main process ends, the runtime kills the rest of it.)
+    await runInPod(shared, {name: 'orphaner', cmd: ['sh', '-c', '(sh -c "sleep 0.4; exit 3" >/dev/null 2>&1 &); exec sleep 1000']})
+    // own PID namespace: PID 1 is a sleep that never waits, so its child stays a zombie
+    const keeper = await runInPod(priv, {name: 'keeper', cmd: ['sh', '-c', 'sleep 0.3 & exec sleep 1000']})
+    await waitFor(() => zombiesOf(keeper.pid).length === 1, 10_000, 'the zombie under the container PID 1')
+    const [zombie] = zombiesOf(keeper.pid)
+
+    // `pods --json` sees both pods, the zombie and its status
+    const pods = runCli(['pods', '--json'])
+    assert.equal((await pods.exited).code, 0, pods.stderr())
+    const views = JSON.parse(pods.stdout()) as Rec[]
+    const vShared = views.find((v) => v.pod?.name === shared.name)
+    const vPriv = views.find((v) => v.pod?.name === priv.name)
+    assert.ok(vShared && vPriv, `both pods listed: ${pods.stdout().slice(0, 500)}`)
+    assert.deepEqual([vShared.runtime, vShared.pausePid, vShared.sharedPidNamespace], ['podman', shared.infraPid, true])
+    assert.deepEqual([vPriv.runtime, vPriv.pausePid, vPriv.sharedPidNamespace], ['podman', priv.infraPid, false])
+    assert.deepEqual(vPriv.zombies.map((z: Rec) => [z.pid, z.ppid, z.status, z.role]), [[zombie, keeper.pid, {exited: 0}, 'container']])
+    assert.equal(vPriv.processes.find((p: Rec) => p.pid === keeper.pid)?.innerPid, 1)
+
+    process.kill(keeper.pid, 'SIGTERM') // PID 1 of its namespace, no handler: the kernel drops it
+    process.kill(shared.infraPid, 'SIGUSR1') // catatonit blocks it and reads it from a signalfd
+    await waitFor(() => readFileSync(out, 'utf8').includes('"sig":10') && readFileSync(out, 'utf8').includes(`"exited":3`), 15_000, 'the signals and the reap in the trace')
+    run.child.kill('SIGINT')
+    assert.equal((await run.exited).code, 0, run.stderr())
+
+    const records = readRecords(out)
+    assertValidRecords(records)
+    const sbx = (pod: {name: string}): Rec => records.filter((r) => r.type === 'sandbox' && r.pod?.name === pod.name).at(-1) as Rec
+    const sShared = sbx(shared)
+    const sPriv = sbx(priv)
+    assert.deepEqual([sShared.runtime, sShared.pausePid, sShared.sharedPidNamespace, sShared.id], ['podman', shared.infraPid, true, vShared.id])
+    assert.deepEqual([sPriv.runtime, sPriv.pausePid, sPriv.sharedPidNamespace, sPriv.id], ['podman', priv.infraPid, false, vPriv.id])
+    const events = records.filter((r) => r.type === 'event')
+
+    // the orphan, reaped by the pause of the shared pod
+    const reaps = events.filter((e) => e.kind === 'reap' && e.reaper.pid === shared.infraPid)
+    const orphanReap = reaps.find((e) => e.status.exited === 3) as Rec
+    assert.ok(orphanReap, 'catatonit reaped the orphan')
+    assert.deepEqual([orphanReap.reaper.role, orphanReap.reaper.innerPid, orphanReap.reaper.sandbox, orphanReap.reaper.comm], ['pause', 1, sShared.id, 'catatonit'])
+    assert.deepEqual([orphanReap.child.role, orphanReap.child.sandbox], ['container', sShared.id])
+    assert.ok(orphanReap.child.innerPid > 1 && orphanReap.child.innerPid !== orphanReap.child.pid, 'the orphan has its own PID inside the pod')
+    const orphanExit = events.filter((e) => e.kind === 'exit' && e.proc.pid === orphanReap.child.pid)
+    assert.deepEqual(orphanExit.map((e) => [e.code, e.proc.innerPid, e.proc.sandbox]), [[3, orphanReap.child.innerPid, sShared.id]])
+
+    // the zombie: its exit is there, and nobody reaped it
+    assert.deepEqual(events.filter((e) => e.kind === 'exit' && e.proc.pid === zombie).map((e) => [e.code, e.proc.sandbox, e.proc.role]), [[0, sPriv.id, 'container']])
+    assert.deepEqual(events.filter((e) => e.kind === 'reap' && e.child.pid === zombie), [])
+
+    // SIGTERM to the container's PID 1: ignored by the kernel
+    const term = events.filter((e) => e.kind === 'signal' && e.sig === 15 && e.to?.pid === keeper.pid)
+    assert.deepEqual(term.map((e) => [e.result, e.to.innerPid, e.to.role, e.to.sandbox, e.from.pid, e.from.role]), [['ignored', 1, 'container', sPriv.id, process.pid, 'host']])
+    // SIGUSR1 to pause: generated (delivered to its signalfd), never delivered to a handler
+    const usr1 = events.filter((e) => e.kind === 'signal' && e.sig === 10 && e.to?.pid === shared.infraPid)
+    assert.deepEqual(usr1.map((e) => [e.result, e.to.role, e.to.innerPid, e.to.sandbox]), [['delivered', 'pause', 1, sShared.id]])
+    assert.deepEqual(events.filter((e) => e.kind === 'deliver' && e.sig === 10 && e.proc.pid === shared.infraPid), [])
+  })
+
+  it("namespaces: the project's pause reaps an orphan with no status pointer, and ignores SIGHUP as PID 1", async () => {
+    const pausePath = await ensurePause()
+    const out = path.join(dir, 'trace.jsonl')
+    const run = runCli(['record', '-o', out])
+    await waitFor(() => hasFirstLine(out), 60_000, 'the trace header')
+    const sb = await startNsSandbox({sharePid: true, pausePath})
+    const orphaner = await shInNsSandbox(sb, 'sh -c "sleep 0.3; exit 5" >/dev/null 2>&1 & exit 0', {pidNs: 'shared'})
+    await orphaner.exited
+    await waitFor(() => readFileSync(out, 'utf8').includes('"exited":5'), 15_000, 'the orphan reaped by pause')
+    process.kill(sb.pausePid, 'SIGHUP')
+    await waitFor(() => readFileSync(out, 'utf8').includes('"signame":"SIGHUP"'), 15_000, 'the SIGHUP in the trace')
+    run.child.kill('SIGINT')
+    assert.equal((await run.exited).code, 0, run.stderr())
+
+    const records = readRecords(out)
+    assertValidRecords(records)
+    const sandbox = records.filter((r) => r.type === 'sandbox' && r.pausePid === sb.pausePid).at(-1) as Rec
+    assert.ok(sandbox, 'the sandbox record names the pause')
+    assert.deepEqual([sandbox.runtime, sandbox.pod, sandbox.sharedPidNamespace], ['namespaces', null, true])
+    const events = records.filter((r) => r.type === 'event')
+    const reap = events.filter((e) => e.kind === 'reap' && e.reaper.pid === sb.pausePid && e.status.exited === 5)
+    assert.equal(reap.length, 1)
+    assert.deepEqual([reap[0].reaper.role, reap[0].reaper.innerPid, reap[0].reaper.comm, reap[0].syscall, reap[0].options, reap[0].statusFrom], ['pause', 1, 'pause', 'wait4', ['WNOHANG'], 'exit'])
+    assert.deepEqual([reap[0].child.sandbox, reap[0].child.role], [sandbox.id, 'container'])
+    assert.ok(reap[0].child.innerPid > 1)
+    // pause got SIGCHLD through its handler, and SIGHUP (no handler, PID 1) was dropped
+    assert.ok(events.some((e) => e.kind === 'deliver' && e.proc.pid === sb.pausePid && e.signame === 'SIGCHLD' && e.handler === 'handler'))
+    const hup = events.filter((e) => e.kind === 'signal' && e.signame === 'SIGHUP' && e.to?.pid === sb.pausePid)
+    assert.deepEqual(hup.map((e) => [e.result, e.to.role, e.to.innerPid, e.to.sandbox]), [['ignored', 'pause', 1, sandbox.id]])
+  })
+})
