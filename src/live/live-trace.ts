@@ -1,0 +1,135 @@
+// One live trace for any sink: bpftrace session + sandbox tracker + filters, producing the
+// records of a trace file in order (header once attached, sandbox records before the first
+// event that names them and again when they change, events, lost records) and the footer.
+// `record` writes them to a file; `watch` shows them (and may write them too).
+import os from 'node:os'
+import {TraceSession, type Filters, type SessionResult} from '../record/session.js'
+import {ProcfsResolver, threadsOf} from '../sandbox/procfs.js'
+import {SandboxTracker} from '../sandbox/tracker.js'
+import {sandboxRecord} from '../sandbox/registry.js'
+import {podMetadata} from '../sandbox/metadata.js'
+import {eventInSandboxes, hasSandboxSelector, procsOf, sandboxSelected} from '../events/filter.js'
+import type {DecodedRecord} from '../events/decoder.js'
+import type {BpftraceInfo} from '../probe/bpftrace.js'
+import type {FooterRecord, HeaderRecord, SandboxRecord, StopReason} from '../events/types.js'
+
+export type LiveRecord = HeaderRecord | SandboxRecord | DecodedRecord
+
+export interface LiveOptions {
+  bpftrace: BpftraceInfo
+  filters: Filters
+  host: string
+  argv: string[]
+  /** one-line notices for the user */
+  log: (line: string) => void
+  stopStepMs?: number
+}
+
+export interface LiveResult extends SessionResult {
+  events: number
+  kinds: Record<string, number>
+}
+
+export class LiveTrace {
+  readonly tracker: SandboxTracker
+  readonly session: TraceSession
+  private started = false
+  private early: DecodedRecord[] = []
+  private written = new Map<string, number>()
+  events = 0
+  lost = 0
+  readonly kinds: Record<string, number> = {}
+
+  constructor(private readonly opts: LiveOptions, private readonly sink: (rec: LiveRecord) => void) {
+    const resolver = new ProcfsResolver()
+    this.tracker = new SandboxTracker({
+      meta: podMetadata(),
+      // A sandbox already out that changed (its pause found, its pod named): send it again.
+      onChange: (ids) => {
+        if (this.started) for (const id of ids) if (this.written.has(id)) this.sendSandbox(id)
+      },
+    })
+    this.tracker.scan()
+    resolver.fromEntries(this.tracker.processes)
+    this.session = new TraceSession({
+      bpftrace: opts.bpftrace,
+      filters: opts.filters,
+      resolver,
+      classifier: this.tracker.index,
+      sandboxSeed: this.tracker.sandboxPids().flatMap((pid) => threadsOf(pid)),
+      stopStepMs: opts.stopStepMs,
+      onRecord: (r) => (this.started ? this.send(r) : this.early.push(r)),
+    })
+  }
+
+  /** Starts bpftrace; once every probe is attached, sends the header and the known sandboxes. */
+  async start(): Promise<HeaderRecord> {
+    try {
+      await this.session.start()
+    } catch (err) {
+      this.tracker.stop()
+      throw err
+    }
+    const {filters} = this.opts
+    const header: HeaderRecord = {
+      type: 'header', format: 'pausetrace-trace', version: 1, host: this.opts.host, kernel: os.release(), bpftrace: this.opts.bpftrace.version,
+      startedAt: this.session.startedAt.toISOString(), filters: {...filters}, argv: this.opts.argv,
+      signalTargets: this.session.rawSignalGenerate ? 'kernel' : 'proc',
+    }
+    this.sink(header)
+    this.started = true
+    for (const sb of this.tracker.index.all()) if (sandboxSelected(filters, sb)) this.sendSandbox(sb.id)
+    if (hasSandboxSelector(filters) && !this.tracker.index.all().some((sb) => sandboxSelected(filters, sb))) {
+      this.opts.log('pausetrace: no sandbox matches --pod/--namespace/--sandbox yet; its events will come when one appears.')
+    }
+    for (const r of this.early.splice(0)) this.send(r)
+    return header
+  }
+
+  private sendSandbox(id: string): void {
+    const sb = this.tracker.index.get(id)
+    if (!sb) return
+    this.sink(sandboxRecord(sb))
+    this.written.set(id, this.tracker.index.versions.get(id) ?? 0)
+  }
+
+  private send(r: DecodedRecord): void {
+    if (r.type === 'event') {
+      if (!eventInSandboxes(r, this.opts.filters, (id) => this.tracker.index.get(id))) return
+      for (const p of procsOf(r)) if (p.sandbox && this.written.get(p.sandbox) !== this.tracker.index.versions.get(p.sandbox)) this.sendSandbox(p.sandbox)
+      this.events++
+      this.kinds[r.kind] = (this.kinds[r.kind] ?? 0) + 1
+    } else this.lost += r.count
+    this.sink(r)
+  }
+
+  stop(reason: StopReason): Promise<SessionResult> {
+    return this.session.stop(reason)
+  }
+
+  async done(): Promise<LiveResult> {
+    try {
+      const r = await this.session.done()
+      return {...r, events: this.events, kinds: {...this.kinds}}
+    } finally {
+      this.tracker.stop()
+    }
+  }
+
+  footer(result: LiveResult): FooterRecord {
+    return {type: 'footer', endedAt: new Date().toISOString(), events: result.events, lost: this.lost, reason: result.reason, kinds: result.kinds, flooded: result.stats.flooded}
+  }
+
+  /** The summary line `record` prints on stderr. */
+  summary(result: LiveResult, where: string): string {
+    const secs = ((Date.now() - this.session.startedAt.getTime()) / 1000).toFixed(1)
+    const byKind = Object.entries(result.kinds).map(([k, n]) => `${k} ${n}`).join(', ')
+    const check = result.countsVerified ? "checked against the kernel's counts" : 'not checked: bpftrace gave no final counts'
+    return `pausetrace: ${result.events} events${byKind ? ` (${byKind})` : ''} in ${secs} s → ${where}; ${this.lost} lost (${check}); ${result.stats.flooded} signals counted in flood summaries; stopped: ${result.reason}`
+  }
+
+  kill(): void {
+    this.session.kill()
+    this.tracker.stop()
+  }
+}
