@@ -6,6 +6,7 @@ import type {Filters} from './session.js'
 import {TraceWriter} from './writer.js'
 import type {StopReason} from '../events/types.js'
 import {LiveTrace} from '../live/live-trace.js'
+import {EnvironmentError} from '../errors.js'
 
 export interface RecordOptions {
   output: string
@@ -65,8 +66,13 @@ export async function recordTrace(opts: RecordOptions): Promise<RecordResult> {
     await writer.close().catch((err: Error) => {
       writeError = err
     })
-    log(live.summary(result, opts.output === '-' ? 'stdout' : opts.output))
-    if (writeError) throw writeError
+    const failed = writer.error ?? writeError
+    if (!failed) log(live.summary(result, opts.output === '-' ? 'stdout' : opts.output))
+    if (failed) {
+      const e = failed as NodeJS.ErrnoException
+      const why = e.code === 'ENOSPC' ? 'the disk is full' : e.code === 'EDQUOT' ? 'the disk quota is used up' : e.message
+      throw new EnvironmentError(`cannot write ${opts.output}: ${why}; recording stopped and the file ends at its last complete record.`, 'WRITE_FAILED')
+    }
     return {output: opts.output, reason: result.reason, events: result.events, lost: live.lost, kinds: result.kinds, flooded: result.stats.flooded, countsVerified: result.countsVerified, stderrTail: result.exit.stderrTail}
   } finally {
     if (timer) clearTimeout(timer)

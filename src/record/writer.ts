@@ -1,7 +1,8 @@
 // The trace file writer: NDJSON records, gzip when the name ends in .gz, created 0600 without
 // following symlinks and without overwriting unless asked. Writes are batched and never block
 // the caller (the bpftrace pipe must keep draining); a write error is kept and reported once.
-import {constants, openSync, fchmodSync, closeSync, createWriteStream, lstatSync, unlinkSync, type WriteStream} from 'node:fs'
+import {constants, openSync, fchmodSync, closeSync, lstatSync, unlinkSync} from 'node:fs'
+import {FdSink} from './fd-sink.js'
 import {createGzip, type Gzip} from 'node:zlib'
 import type {Writable} from 'node:stream'
 import {UsageError, EnvironmentError} from '../errors.js'
@@ -30,11 +31,11 @@ export class TraceWriter {
   private buf: string[] = []
   private bufBytes = 0
   private out: Writable
-  private file?: WriteStream
+  private file?: FdSink
   private gz?: Gzip
   private timer?: NodeJS.Timeout
 
-  private constructor(readonly path: string, out: Writable, file?: WriteStream, gz?: Gzip) {
+  private constructor(readonly path: string, out: Writable, file?: FdSink, gz?: Gzip) {
     this.out = out
     this.file = file
     this.gz = gz
@@ -70,7 +71,7 @@ export class TraceWriter {
       closeSync(fd)
       throw new EnvironmentError(`cannot set mode 0600 on ${path}: ${(err as Error).message}`)
     }
-    const file = createWriteStream('', {fd, autoClose: true})
+    const file = new FdSink(fd)
     const gzip = opts.gzip ?? path.endsWith('.gz')
     if (!gzip) return new TraceWriter(path, file, file)
     const gz = createGzip()
@@ -117,8 +118,15 @@ export class TraceWriter {
       if (this.gz) await new Promise<void>((resolve) => this.gz?.end(resolve))
       else await new Promise<void>((resolve) => (this.out.writableNeedDrain ? this.out.once('drain', () => resolve()) : resolve()))
     } else {
-      const file = this.file as WriteStream
+      const file = this.file as FdSink
+      if (this.error || file.destroyed) {
+        // a failed write destroyed the stream (its descriptor is closed): nothing more to wait for
+        this.gz?.destroy()
+        file.destroy()
+        throw this.error ?? new Error(`${this.path}: the file was closed after a write error`)
+      }
       await new Promise<void>((resolve) => {
+        file.once('finish', () => resolve())
         file.once('close', () => resolve())
         file.once('error', () => resolve())
         this.out.end()

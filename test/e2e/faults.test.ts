@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict'
 import {execFileSync} from 'node:child_process'
-import {existsSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
+import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {CLI, childrenOf, hasFirstLine, killLeftovers, requireTracing, runCli, waitFor} from '../helpers/e2e.js'
+import {buildWorkload} from '../helpers/workload.js'
 
-describe('e2e: pausetrace killed', function () {
+describe('e2e: faults (pausetrace killed, disk full)', function () {
   this.timeout(60_000)
   let dir: string
   before(function () {
@@ -38,5 +39,31 @@ describe('e2e: pausetrace killed', function () {
     assert.ok(lines.length > 1, 'events were written before the kill')
     const replay = execFileSync(process.execPath, [CLI, 'replay', out, '--json'], {stdio: ['ignore', 'pipe', 'pipe']}).toString()
     assert.equal(replay, complete)
+  })
+
+  it('a full disk: one clear line, exit 3, bpftrace stopped, the file ends on a line boundary', async function () {
+    const fs = path.join(dir, 'small')
+    mkdirSync(fs)
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=200k', 'tmpfs', fs])
+    try {
+      const out = path.join(fs, 'trace.jsonl')
+      const run = runCli(['record', '-o', out, '--all'])
+      await waitFor(() => hasFirstLine(out), 60_000, 'the trace header')
+      const bpftrace = childrenOf(run.child.pid as number)
+      const sigwork = buildWorkload()
+      // about 300 KB of records: more than the file system holds
+      for (let i = 0; i < 3 && run.child.exitCode === null; i++) execFileSync(sigwork, ['--flood', '2000', '--forks', '200'])
+      const {code} = await run.exited
+      assert.equal(code, 3)
+      assert.equal(run.stderr(), `pausetrace: cannot write ${out}: the disk is full; recording stopped and the file ends at its last complete record.\n`)
+      assert.ok(bpftrace.every((pid) => !existsSync(`/proc/${pid}`)), 'bpftrace has exited')
+      const text = readFileSync(out, 'utf8')
+      assert.ok(text.endsWith('\n'))
+      const records = text.split('\n').filter((l) => l).map((l) => JSON.parse(l) as {type: string})
+      assert.equal(records[0].type, 'header')
+      assert.ok(records.length > 100)
+    } finally {
+      execFileSync('umount', [fs])
+    }
   })
 })
