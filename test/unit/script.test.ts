@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict'
+import {buildScript, MAX_SEED} from '../../src/probe/script.js'
+import {parseVersion, usesArgsDot, hasRawTracepoints, kernelHasPidFlexArray} from '../../src/probe/bpftrace.js'
+import {parseFilters} from '../../src/flags.js'
+import {UsageError} from '../../src/errors.js'
+
+describe('the bpftrace program', () => {
+  const variants = [
+    {argsDot: false, pidFlexArray: true, scope: {kind: 'all' as const}},
+    {argsDot: true, pidFlexArray: false, rawSignalGenerate: true, scope: {kind: 'sandboxes' as const, seed: [10, 11]}},
+    {argsDot: true, pidFlexArray: true, scope: {kind: 'pids' as const, pids: [42, 43]}, signals: [15, 9]},
+  ]
+
+  it('fills every placeholder, in every variant', () => {
+    for (const v of variants) {
+      const text = buildScript(v)
+      assert.deepEqual(text.match(/@[A-Z][A-Z_]*/g), null, JSON.stringify(v))
+      assert.ok(!text.includes('@A'), 'no args placeholder left')
+    }
+  })
+
+  it('uses args-> for bpftrace < 0.19 and args. after', () => {
+    assert.match(buildScript(variants[0]), /args->sig/)
+    assert.doesNotMatch(buildScript(variants[0]), /args\.sig/)
+    assert.match(buildScript(variants[2]), /args\.sig/)
+  })
+
+  it('puts the filters in the kernel as numbers', () => {
+    const pids = buildScript(variants[2])
+    assert.match(pids, /\(pid == 42 \|\| pid == 43\)/)
+    assert.match(pids, /\(args\.sig == 15 \|\| args\.sig == 9\)/)
+    const sbx = buildScript(variants[1])
+    assert.match(sbx, /\nBEGIN\n\{[^}]*@sbx\[10\] = 1; @sbx\[11\] = 1;/)
+    assert.match(sbx, /rawtracepoint:signal_generate/)
+    assert.match(sbx, /numbers|sizeof\(struct pid\) - sizeof\(struct upid\)/)
+    assert.doesNotMatch(buildScript(variants[0]), /@sbx\[/)
+  })
+
+  it('refuses anything but small whole numbers in the program text', () => {
+    for (const bad of [[-1], [1.5], [Number.NaN], [4_194_305]]) {
+      assert.throws(() => buildScript({argsDot: true, pidFlexArray: true, scope: {kind: 'pids', pids: bad}}), RangeError)
+    }
+    assert.throws(() => buildScript({argsDot: true, pidFlexArray: true, scope: {kind: 'all'}, signals: [65]}), RangeError)
+    const many = Array.from({length: MAX_SEED + 5}, (_, i) => i + 1)
+    const text = buildScript({argsDot: true, pidFlexArray: true, scope: {kind: 'sandboxes', seed: many}})
+    // at most MAX_SEED tasks are seeded; the rest are learned as they act
+    assert.equal(text.match(/@sbx\[\d+\] = 1;/g)?.length, MAX_SEED)
+  })
+
+  it('never lets pod names or other user text reach the program', () => {
+    const f = parseFilters({pod: ['web-0'], namespace: ['shop'], sandbox: ['netns:4026532177']})
+    assert.deepEqual([f.pods, f.namespaces, f.sandboxes], [['web-0'], ['shop'], ['netns:4026532177']])
+    for (const evil of ['x"); system("id', '$(id)', 'a b', '../etc', '']) assert.throws(() => parseFilters({pod: [evil]}), UsageError, evil)
+    assert.throws(() => parseFilters({namespace: ['Shop']}), UsageError)
+    assert.throws(() => parseFilters({sandbox: ['netns:12; exit()']}), UsageError)
+  })
+})
+
+describe('bpftrace versions', () => {
+  it('reads the versions bpftrace prints and picks the syntax and probes each supports', () => {
+    assert.deepEqual(parseVersion('bpftrace v0.17.0'), {version: 'v0.17.0', major: 0, minor: 17})
+    assert.deepEqual(parseVersion('bpftrace v0.20.2-1ubuntu4'), {version: 'v0.20.2', major: 0, minor: 20})
+    assert.deepEqual(parseVersion('bpftrace v0.27.1'), {version: 'v0.27.1', major: 0, minor: 27})
+    assert.equal(parseVersion('nothing here'), undefined)
+    assert.deepEqual([0.17, 0.18, 0.19, 0.27].map((v) => usesArgsDot({major: 0, minor: Math.round((v % 1) * 100)})), [false, false, true, true])
+    assert.deepEqual([17, 18, 23].map((minor) => hasRawTracepoints({major: 0, minor})), [false, true, true])
+    assert.deepEqual(['5.15.0-91-generic', '6.1.0-18-amd64', '6.5.0', '6.18.44-fc-v669'].map(kernelHasPidFlexArray), [false, false, true, true])
+  })
+})
