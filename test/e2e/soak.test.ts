@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict'
+import {spawn} from 'node:child_process'
+import {mkdtempSync, readFileSync, readdirSync, rmSync} from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import {childrenOf, hasFirstLine, killLeftovers, readRecords, requireTracing, runCli, waitFor} from '../helpers/e2e.js'
+import {buildWorkload} from '../helpers/workload.js'
+
+/** Seconds of load: 30 in CI; PAUSETRACE_SOAK_SECONDS=600 for the full ten-minute soak. */
+const SECONDS = Number(process.env.PAUSETRACE_SOAK_SECONDS ?? 30)
+
+function rssKb(pid: number): number {
+  const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+  return m ? Number(m[1]) : 0
+}
+
+function fdCount(pid: number): number {
+  return readdirSync(`/proc/${pid}/fd`).length
+}
+
+describe('e2e: soak at a high event rate', function () {
+  this.timeout((SECONDS + 120) * 1000)
+  let dir: string
+  before(function () {
+    requireTracing(this)
+  })
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'pausetrace-e2e-'))
+  })
+  afterEach(() => {
+    killLeftovers()
+    rmSync(dir, {recursive: true, force: true})
+  })
+
+  it(`keeps memory and descriptors flat for ${SECONDS} s of floods and fork churn, and leaves nothing behind`, async () => {
+    const sigwork = buildWorkload()
+    const out = path.join(dir, 'trace.jsonl')
+    const run = runCli(['record', '-o', out, '--all'])
+    const pid = run.child.pid as number
+    await waitFor(() => hasFirstLine(out), 60_000, 'the trace header')
+    const bpftrace = childrenOf(pid)
+    const end = Date.now() + SECONDS * 1000
+    let rounds = 0
+    const samples: Array<{t: number; rss: number; fds: number}> = []
+    const sampler = setInterval(() => samples.push({t: Date.now(), rss: rssKb(pid), fds: fdCount(pid)}), 1000)
+    while (Date.now() < end) {
+      await new Promise<void>((resolve, reject) => {
+        const w = spawn(sigwork, ['--flood', '20000', '--forks', '200'], {stdio: 'ignore'})
+        w.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`sigwork exited ${code}`))))
+      })
+      rounds++
+    }
+    clearInterval(sampler)
+    run.child.kill('SIGINT')
+    const {code} = await run.exited
+    assert.equal(code, 0, run.stderr())
+
+    // memory: what it holds after the first third is what it holds at the end (within 40 MB)
+    const warm = samples.filter((s) => s.t >= samples[0].t + (SECONDS * 1000) / 3)
+    const rss = warm.map((s) => s.rss)
+    const growthMb = (Math.max(...rss) - rss[0]) / 1024
+    console.log(`      ${rounds} rounds of sigwork; RSS ${(rss[0] / 1024).toFixed(0)} → max ${(Math.max(...rss) / 1024).toFixed(0)} MB; fds ${samples.map((s) => s.fds).join(',').slice(0, 60)}…`)
+    assert.ok(growthMb < 40, `RSS grew ${growthMb.toFixed(1)} MB after warm-up`)
+    const fds = samples.map((s) => s.fds)
+    assert.ok(Math.max(...fds) - Math.min(...fds) <= 2, `descriptors stayed flat: ${Math.min(...fds)}..${Math.max(...fds)}`)
+    // nothing left: bpftrace gone, no children
+    for (const b of bpftrace) assert.throws(() => readFileSync(`/proc/${b}/status`), /ENOENT/)
+    // every signal of every round accounted for: events + flood counts, and any loss is stated
+    const records = readRecords(out)
+    const footer = records.at(-1) as Record<string, any>
+    assert.equal(footer.type, 'footer')
+    const lost = records.filter((r) => r.type === 'lost').reduce((n, r) => n + r.count, 0)
+    assert.equal(footer.lost, lost)
+    const workloads = new Set(records.filter((r) => r.type === 'event' && r.kind === 'exec' && r.filename === sigwork).map((r) => r.proc.pid))
+    assert.equal(workloads.size, rounds)
+    if (lost === 0) {
+      for (const w of workloads) {
+        const sent = records.filter((r) => r.type === 'event' && ((r.kind === 'signal' && r.from.pid === w && r.to?.pid === w && r.sig === 10) || (r.kind === 'flood' && r.of === 'signal' && r.from.pid === w && r.sig === 10)))
+        assert.equal(sent.reduce((n, r) => n + (r.kind === 'flood' ? r.count : 1), 0), 20000, `workload ${w}`)
+      }
+    }
+  })
+})
