@@ -57,7 +57,7 @@ export type DecodedRecord = TraceEvent | LostRecord
 const VIA: Record<number, Via> = {1: 'kill', 2: 'tkill', 3: 'tgkill', 4: 'rt_sigqueueinfo', 5: 'rt_tgsigqueueinfo', 6: 'pidfd_send_signal'}
 const KIND_OF_TAG: Record<string, number> = {S: 1, G: 2, D: 3, E: 4, W: 5, F: 6, X: 7}
 const HANDLER = ['default', 'ignore', 'handler'] as const
-const MAX_PROCS = 100_000
+const MAX_PROCS = 50_000
 
 type Queued =
   | {q: 'line'; line: RawLine}

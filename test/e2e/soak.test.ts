@@ -35,7 +35,9 @@ describe('e2e: soak at a high event rate', function () {
   it(`keeps memory and descriptors flat for ${SECONDS} s of floods and fork churn, and leaves nothing behind`, async () => {
     const sigwork = buildWorkload()
     const out = path.join(dir, 'trace.jsonl')
-    const run = runCli(['record', '-o', out, '--all'])
+    // A small old-space limit makes V8 collect instead of growing lazily, so RSS shows what is
+    // really kept; a leak would end in an out-of-memory crash (exit ≠ 0), which fails the test.
+    const run = runCli(['record', '-o', out, '--all'], {env: {NODE_OPTIONS: '--max-old-space-size=96'}})
     const pid = run.child.pid as number
     await waitFor(() => hasFirstLine(out), 60_000, 'the trace header')
     const bpftrace = childrenOf(pid)
