@@ -303,6 +303,9 @@ export class Decoder {
       p = {tid: a.tid, pid: a.pid, comm: comm ?? '', innerPid: a.innerPid, pidns: a.pidns, level: a.level, netns: a.netns, ipcns: a.ipcns, utsns: a.utsns, mntns: a.mntns, cgroupId: a.cgroupId, ppid: a.ppid}
       this.procs.set(a.tid, p)
     } else {
+      // least recently seen first out: a busy long-lived process (a pause) stays in the table
+      this.procs.delete(a.tid)
+      this.procs.set(a.tid, p)
       p.pid = a.pid
       p.innerPid = a.innerPid
       p.pidns = a.pidns
