@@ -107,6 +107,33 @@ describe('e2e: pod sandboxes (podman pods and bare namespaces)', function () {
     assert.deepEqual(events.filter((e) => e.kind === 'deliver' && e.sig === 10 && e.proc.pid === shared.infraPid), [])
   })
 
+  it('--pod keeps the events of that pod only (a pod made after the start stays out)', async () => {
+    const a = await createPod({name: 'filter-a', sharePid: false})
+    const aPid1 = (await runInPod(a, {name: 'a1', cmd: ['sleep', '1000']})).pid
+    const out = path.join(dir, 'trace.jsonl')
+    const run = runCli(['record', '-o', out, '--pod', a.name])
+    await waitFor(() => hasFirstLine(out), 60_000, 'the trace header')
+    const b = await createPod({name: 'filter-b', sharePid: false})
+    const bPid1 = (await runInPod(b, {name: 'b1', cmd: ['sleep', '1000']})).pid
+    process.kill(aPid1, 'SIGTERM')
+    process.kill(bPid1, 'SIGTERM')
+    await waitFor(() => readFileSync(out, 'utf8').includes('"signame":"SIGTERM"'), 15_000, 'the SIGTERM to pod a')
+    await new Promise((r) => setTimeout(r, 500))
+    run.child.kill('SIGINT')
+    assert.equal((await run.exited).code, 0, run.stderr())
+    const records = readRecords(out)
+    assertValidRecords(records)
+    assert.deepEqual([...new Set(records.filter((r) => r.type === 'sandbox').map((r) => r.pod?.name))], [a.name])
+    const events = records.filter((r) => r.type === 'event')
+    assert.ok(events.length > 0)
+    const sbA = records.find((r) => r.type === 'sandbox')?.id
+    for (const e of events) {
+      const procs = [e.from, e.to, e.proc, e.reaper, e.child, e.parent].filter(Boolean) as Rec[]
+      assert.ok(procs.some((p) => p.sandbox === sbA), `every event involves pod a: ${JSON.stringify(e).slice(0, 200)}`)
+    }
+    assert.deepEqual(events.filter((e) => e.kind === 'signal' && e.sig === 15).map((e) => [e.to.pid, e.result]), [[aPid1, 'ignored']])
+  })
+
   it("namespaces: the project's pause reaps an orphan with no status pointer, and ignores SIGHUP as PID 1", async () => {
     const pausePath = await ensurePause()
     const out = path.join(dir, 'trace.jsonl')
