@@ -34,9 +34,27 @@ function read(path: string): string | undefined {
   }
 }
 
-export function readProcEntry(pid: number, root = '/proc'): ProcEntry | undefined {
+/**
+ * With `host` given, a process in the host's net and PID namespaces (most of a node) is read
+ * lightly: its other namespaces are taken as the host's and its cmdline and cgroup are skipped.
+ */
+export function readProcEntry(pid: number, root = '/proc', host?: Record<NsType, number>): ProcEntry | undefined {
   const status = read(`${root}/${pid}/status`)
   if (!status) return undefined
+  if (host) {
+    const net = nsInode(pid, 'net', root)
+    const pidns = nsInode(pid, 'pid', root)
+    if (net === host.net && pidns === host.pid) {
+      const f = (name: string): string | undefined => new RegExp(`^${name}:\\s*(.*)$`, 'm').exec(status)?.[1]
+      const state = (f('State') ?? '?').charAt(0)
+      const light: ProcEntry = {
+        pid, ppid: Number(f('PPid') ?? 0), comm: f('Name') ?? '', cmdline: [], state,
+        nspid: (f('NSpid') ?? String(pid)).trim().split(/\s+/).map(Number), ns: {...host}, cgroup: '',
+      }
+      // a zombie of a sandbox has lost its net namespace: it needs the full read
+      if (state !== 'Z') return light
+    }
+  }
   const field = (name: string): string | undefined => new RegExp(`^${name}:\\s*(.*)$`, 'm').exec(status)?.[1]
   const stat = read(`${root}/${pid}/stat`) ?? ''
   const close = stat.lastIndexOf(')')
@@ -60,8 +78,8 @@ export function readProcEntry(pid: number, root = '/proc'): ProcEntry | undefine
   return entry
 }
 
-/** Every process (thread-group leaders) now. */
-export function scanProc(root = '/proc'): ProcEntry[] {
+/** Every process (thread-group leaders) now; with `host`, host processes are read lightly. */
+export function scanProc(root = '/proc', host?: Record<NsType, number>): ProcEntry[] {
   let names: string[]
   try {
     names = readdirSync(root)
@@ -71,7 +89,7 @@ export function scanProc(root = '/proc'): ProcEntry[] {
   const out: ProcEntry[] = []
   for (const n of names) {
     if (!/^\d+$/.test(n)) continue
-    const e = readProcEntry(Number(n), root)
+    const e = readProcEntry(Number(n), root, host)
     if (e) out.push(e)
   }
   return out

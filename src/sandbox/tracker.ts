@@ -31,7 +31,7 @@ export class SandboxTracker {
 
   /** Full scan; returns the ids that are new or changed. */
   scan(): string[] {
-    this.procs = scanProc(this.opts.root)
+    this.procs = scanProc(this.opts.root, this.host)
     this.lastScan = Date.now()
     this.tried.clear()
     return this.index.update(groupSandboxes(this.procs, this.host, this.opts.meta))
