@@ -110,6 +110,10 @@ export class LiveTrace {
   async done(): Promise<LiveResult> {
     try {
       const r = await this.session.done()
+      // A last look before the footer: sandboxes in the trace that a pending rescan would have
+      // completed (their pause, their pod name) are written once more.
+      this.tracker.stop()
+      for (const id of this.tracker.scan()) if (this.written.has(id)) this.sendSandbox(id)
       return {...r, events: this.events, kinds: {...this.kinds}}
     } finally {
       this.tracker.stop()
