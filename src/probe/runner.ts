@@ -70,6 +70,9 @@ export class BpftraceRunner extends EventEmitter {
     const child = spawn(this.opts.command, ['--no-warnings', ...(this.opts.extraArgs ?? []), '-f', 'json', '-e', this.opts.program, String(process.pid), ...(this.opts.params ?? [])], {
       env: this.opts.env,
       stdio: ['ignore', 'pipe', 'pipe'],
+      // its own process group: a Ctrl-C at the terminal goes to pausetrace, which stops bpftrace
+      // in order (a SIGINT straight to bpftrace would end it before it drained its buffers)
+      detached: true,
     })
     this.child = child
     live.add(child)

@@ -180,8 +180,9 @@ export class SandboxIndex implements Classifier {
       s = this.find(info)
     }
     if (!s) return {sandbox: null, role: 'host'}
-    if (s.pausePid === null && info.level > 0 && info.innerPid === 1 && INFRA_NAMES.has(info.comm)) {
-      // Learned from an event: the infra process, PID 1 of its namespace (a sandbox made after the scan).
+    if (info.level > 0 && info.innerPid === 1 && INFRA_NAMES.has(info.comm) && info.pid !== s.pausePid && (s.pausePid === null || info.pidns !== s.ns.pid)) {
+      // Learned from an event: the infra process, PID 1 of its namespace — of a sandbox made after
+      // the scan, or a new pause in a sandbox whose namespace inode was reused (a re-created pod).
       s.pausePid = info.pid
       s.ns.pid = info.pidns
       if (!s.memberPidns.includes(info.pidns)) s.memberPidns.push(info.pidns)
