@@ -72,3 +72,33 @@ export function parseSize(text: string, flag: string): number {
   if (n === null || !Number.isFinite(n) || n <= 0) throw new UsageError(`${flag} ${JSON.stringify(text)} is not a size; use e.g. 10MB, 512KB or 1GB.`)
   return n
 }
+
+/**
+ * The filters of commands that read trace files. `--all` there is the default: a file holds only
+ * what its recording's scope let in; `--no-all` keeps the events that involve a sandbox.
+ */
+export const traceFilterFlags = {
+  // Non-greedy: `replay --pid 5 a.jsonl b.jsonl` takes the files as files, not as more PIDs.
+  pid: Flags.string({description: filterFlags.pid.description, multiple: true, multipleNonGreedy: true}),
+  signal: Flags.string({description: filterFlags.signal.description, multiple: true, multipleNonGreedy: true}),
+  pod: Flags.string({description: filterFlags.pod.description, multiple: true, multipleNonGreedy: true}),
+  namespace: Flags.string({description: filterFlags.namespace.description, multiple: true, multipleNonGreedy: true}),
+  sandbox: Flags.string({description: filterFlags.sandbox.description, multiple: true, multipleNonGreedy: true}),
+  all: Flags.boolean({
+    description: "keep every event the file holds (the default: the recording's scope already chose); --no-all keeps only events with a process in a sandbox",
+    allowNo: true,
+  }),
+}
+
+/** Typed trace-reading filters: the live ones, validated the same way, plus the file scope. */
+export function parseTraceFilters(flags: {all?: boolean; pid?: string[]; signal?: string[]; pod?: string[]; namespace?: string[]; sandbox?: string[]}): Filters & {scope: 'file' | 'sandboxes'} {
+  return {...parseFilters(flags), scope: flags.all === false ? 'sandboxes' : 'file'}
+}
+
+/** "2", "0.5", "10x"; 0 = as fast as possible. */
+export function parseSpeed(text: string): number {
+  const m = /^(\d+(?:\.\d+)?|\.\d+)x?$/i.exec(text.trim())
+  const n = m ? Number(m[1]) : NaN
+  if (!Number.isFinite(n) || n < 0 || n > 1_000_000) throw new UsageError(`--speed ${JSON.stringify(text)} is not a speed; use a factor of real time such as 1, 2, 0.5, or 0 for as fast as possible.`)
+  return n
+}

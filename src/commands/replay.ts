@@ -1,51 +1,63 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../base-command.js'
-import {EXIT_CODE_HELP} from '../errors.js'
-import {filterFlags, parsePids, parseSignals} from '../flags.js'
-import {describeProblems, readTrace, type ReadProblems} from '../replay/reader.js'
-import {formatRecord} from '../ui/text-line.js'
-import {eventMatches} from '../events/filter.js'
+import {EXIT_CODE_HELP, UsageError} from '../errors.js'
+import {parseSpeed, parseTraceFilters, traceFilterFlags} from '../flags.js'
+import {replayTraces, type ReplayResult} from '../replay/replay.js'
 
 export default class Replay extends BaseCommand {
-  static override summary = 'Play a trace file back as text or JSON lines'
-  static override description = `Reads a trace file written by record (plain or .gz, detected from its bytes) and prints its records: --json as the same JSON lines, --text (the default) as one readable line per event. A damaged file (no footer, a half-written last line, a bad line in the middle) still replays everything readable, with one warning line on stderr.
+  static override summary = 'Play trace files back as text or JSON lines'
+  static override description = `Reads trace files written by record (plain or gzip, detected from their bytes) and prints their records: --json as the same JSON lines, byte for byte, --text (the default) as one readable line per event.
+
+Several files (several nodes, or consecutive recordings) are merged in wall-clock order (each event's "ts"); each file keeps its own order. When the files come from more than one host, every JSON record but the headers gets a "host" field, and text lines show the host after the time.
+
+--tui plays the records through the live timeline view of watch (on a terminal), at real time by default; the view stays up when the files are done, q quits.
+
+--speed X plays at real time × X (2 = twice as fast); 0 is as fast as possible, the default for --text and --json.
+
+A damaged file (no footer, a half-written last line, a bad line in the middle) still replays everything readable, with one warning line on stderr. A file that is not a trace (exit 2) or of a newer format version (exit 3) stops the replay before anything is printed.
 
 ${EXIT_CODE_HELP}`
 
   static override examples = [
     {description: 'Read a recording', command: '<%= config.bin %> replay trace.jsonl.gz'},
-    {description: 'Only what PID 4242 did or received, as JSON', command: '<%= config.bin %> replay trace.jsonl --json --pid 4242'},
+    {description: 'Two nodes, one timeline, as JSON', command: '<%= config.bin %> replay node-a.jsonl.gz node-b.jsonl.gz --json'},
+    {description: 'Only what PID 4242 did or received, at the speed it happened', command: '<%= config.bin %> replay trace.jsonl --pid 4242 --speed 1'},
+    {description: 'One pod, SIGTERM and SIGKILL only', command: '<%= config.bin %> replay trace.jsonl --pod web-0 --signal TERM --signal KILL'},
   ]
 
-  static override args = {file: Args.string({description: 'trace file', required: true})}
+  // Several files: the first is the required argument, the others come in argv.
+  static override strict = false
+  static override args = {file: Args.string({description: 'trace file(s); several are merged by wall clock'})}
   static override flags = {
-    json: Flags.boolean({description: 'print JSON lines (the trace records)', exclusive: ['text']}),
-    text: Flags.boolean({description: 'print one text line per event (default)', exclusive: ['json']}),
-    pid: filterFlags.pid,
-    signal: filterFlags.signal,
+    json: Flags.boolean({description: 'print the JSON records, as stored', exclusive: ['text', 'tui']}),
+    text: Flags.boolean({description: 'print one text line per event (default)', exclusive: ['json', 'tui']}),
+    tui: Flags.boolean({description: 'play the records in the timeline view of watch (needs a terminal)', exclusive: ['json', 'text']}),
+    speed: Flags.string({description: 'real time × this factor; 0 = as fast as possible (default 0; 1 with --tui)'}),
+    ...traceFilterFlags,
   }
 
-  async run(): Promise<{records: number}> {
-    const {args, flags} = await this.parse(Replay)
-    const pids = new Set(parsePids(flags.pid))
-    const signals = new Set(parseSignals(flags.signal))
-    const problems: ReadProblems = {badLines: 0, noFooter: false, cutLastLine: false}
-    let n = 0
-    let out: string[] = []
-    const flush = (): void => {
-      if (out.length) process.stdout.write(out.join(''))
-      out = []
+  async run(): Promise<ReplayResult> {
+    const {argv, flags} = await this.parse(Replay)
+    const files = argv as string[]
+    if (files.length === 0) throw new UsageError('replay needs a trace file: pausetrace replay FILE… (see --help)')
+    const flagLike = files.find((f) => f.startsWith('-') && f !== '-')
+    if (flagLike) throw new UsageError(`${flagLike} is not a flag of replay (see --help)`)
+    if (files.includes('-')) throw new UsageError('replay reads files, not standard input: give the trace file names.')
+    const filters = parseTraceFilters(flags)
+    const speed = flags.speed === undefined ? (flags.tui ? 1 : 0) : parseSpeed(flags.speed)
+    if (flags.tui) {
+      if (!process.stdout.isTTY || !process.stdin.isTTY) throw new UsageError('replay --tui needs a terminal (stdin and stdout); use --text or --json for pipes and files.')
+      // Loaded only here: Ink and React are not needed for --text and --json.
+      const {replayTui} = await import('../replay/tui.js')
+      return replayTui({files, filters, speed, warn: (line) => process.stderr.write(`${line}\n`)})
     }
-    for await (const rec of readTrace(args.file, problems)) {
-      if (rec.type === 'event' && !eventMatches(rec, pids, signals)) continue
-      if (flags.json) out.push(`${JSON.stringify(rec)}\n`)
-      else if (rec.type === 'event' || rec.type === 'lost') out.push(`${formatRecord(rec)}\n`)
-      n++
-      if (out.length >= 512) flush()
-    }
-    flush()
-    const warning = describeProblems(args.file, problems)
-    if (warning) process.stderr.write(`pausetrace: ${warning}\n`)
-    return {records: n}
+    return replayTraces({
+      files,
+      format: flags.json ? 'json' : 'text',
+      filters: {...filters},
+      speed,
+      out: process.stdout,
+      warn: (line) => process.stderr.write(`${line}\n`),
+    })
   }
 }

@@ -47,23 +47,40 @@ function isGzip(path: string): boolean {
   }
 }
 
+/** One readable line of a trace file: the record and the exact text it was read from. */
+export interface TraceEntry {
+  record: TraceRecord
+  /** the line as stored (without its newline): replayed as is, so a round trip is byte-exact */
+  line: string
+}
+
 /** Yields every readable record of the file; `problems` is complete once the iteration ends. */
 export async function* readTrace(path: string, problems: ReadProblems): AsyncGenerator<TraceRecord> {
-  let stream: Readable = createReadStream(path)
-  if (isGzip(path)) stream = stream.pipe(createGunzip())
+  for await (const e of readTraceEntries(path, problems)) yield e.record
+}
+
+/**
+ * Like readTrace, with each record's line. The first non-blank line must be a pausetrace header
+ * of a version this build reads; anything else refuses the file before a record is yielded.
+ */
+export async function* readTraceEntries(path: string, problems: ReadProblems): AsyncGenerator<TraceEntry> {
+  const gzip = isGzip(path)
+  const file = createReadStream(path)
+  const stream: Readable = gzip ? file.pipe(createGunzip()) : file
   const splitter = new LineSplitter()
   let lineNo = 0
+  let sawHeader = false
   let sawFooter = false
   let last: string | undefined
-  const handle = function* (text: string, isLast: boolean): Generator<TraceRecord> {
+  const handle = function* (text: string, isLast: boolean): Generator<TraceEntry> {
     lineNo++
     if (text.trim() === '') return
     let rec: TraceRecord
     try {
       rec = JSON.parse(text) as TraceRecord
-      if (typeof rec !== 'object' || rec === null || typeof (rec as {type?: unknown}).type !== 'string') throw new Error('no type')
+      if (typeof rec !== 'object' || rec === null || Array.isArray(rec) || typeof (rec as {type?: unknown}).type !== 'string') throw new Error('no type')
     } catch {
-      if (lineNo === 1) throw new NotATraceError(`${path} is not a pausetrace trace file (its first line is not a JSON header).`)
+      if (!sawHeader) throw new NotATraceError(`${path} is not a pausetrace trace file (its first line is not a JSON header).`)
       if (isLast) problems.cutLastLine = true
       else {
         problems.badLines++
@@ -71,15 +88,19 @@ export async function* readTrace(path: string, problems: ReadProblems): AsyncGen
       }
       return
     }
-    if (lineNo === 1) {
+    if (!sawHeader) {
       const h = rec as {type: string; format?: unknown; version?: unknown}
       if (h.type !== 'header' || h.format !== FORMAT) throw new NotATraceError(`${path} is not a pausetrace trace file (no ${FORMAT} header).`)
-      if (typeof h.version !== 'number' || h.version > FORMAT_VERSION) {
-        throw new PausetraceError(`${path} is trace format version ${String(h.version)}; this pausetrace reads version ${FORMAT_VERSION} and older: upgrade pausetrace.`, EXIT.environment, 'NEWER_FORMAT')
+      if (typeof h.version !== 'number' || !Number.isInteger(h.version) || h.version < 1) {
+        throw new NotATraceError(`${path} has a ${FORMAT} header without a valid format version (${JSON.stringify(h.version ?? null)}).`)
       }
+      if (h.version > FORMAT_VERSION) {
+        throw new PausetraceError(`${path} is trace format version ${h.version}; this pausetrace reads version ${FORMAT_VERSION} and older: upgrade pausetrace.`, EXIT.environment, 'NEWER_FORMAT')
+      }
+      sawHeader = true
     }
     if (rec.type === 'footer') sawFooter = true
-    yield rec
+    yield {record: rec, line: text}
   }
   try {
     for await (const chunk of stream) {
@@ -90,15 +111,19 @@ export async function* readTrace(path: string, problems: ReadProblems): AsyncGen
     }
   } catch (err) {
     const e = err as NodeJS.ErrnoException
-    if (lineNo === 0 && last === undefined) throw new NotATraceError(`${path} is not a pausetrace trace file (${e.code === 'Z_DATA_ERROR' || e.code === 'Z_BUF_ERROR' ? 'damaged gzip data' : e.message}).`)
+    if (!sawHeader && last === undefined) throw new NotATraceError(`${path} is not a pausetrace trace file (${e.code === 'Z_DATA_ERROR' || e.code === 'Z_BUF_ERROR' ? 'damaged gzip data' : e.message}).`)
     problems.cutLastLine = true
+  } finally {
+    // Also when the caller stops early: no file descriptor is left open.
+    stream.destroy()
+    file.destroy()
   }
   for (const item of splitter.end()) {
     if (last !== undefined) yield* handle(last, false)
     last = item.kind === 'line' ? item.text : '\u0000overlong'
   }
   if (last !== undefined) yield* handle(last, true)
-  if (lineNo === 0) throw new NotATraceError(`${path} is empty: not a pausetrace trace file.`)
+  if (!sawHeader) throw new NotATraceError(`${path} is ${lineNo === 0 ? 'empty' : 'blank'}: not a pausetrace trace file.`)
   problems.noFooter = !sawFooter
 }
 

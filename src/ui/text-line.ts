@@ -58,3 +58,15 @@ export function formatRecord(r: DecodedRecord): string {
       return `${t} ${(r as {kind: string}).kind}`
   }
 }
+
+/**
+ * A record's line in a replay of several files: its time counted from the start of the earliest
+ * file (`offsetNs` = this file's start − the earliest start), and its host after the time when
+ * the files come from more than one host.
+ */
+export function formatMergedRecord(r: DecodedRecord, offsetNs: number, host?: string): string {
+  const line = formatRecord(offsetNs === 0 ? r : {...r, t: r.t + offsetNs})
+  if (host === undefined) return line
+  const sp = line.indexOf(' ')
+  return `${line.slice(0, sp)} ${host}${line.slice(sp)}`
+}

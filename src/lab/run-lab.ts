@@ -1,0 +1,283 @@
+// Runs one lab exercise: checks the machine, starts a live trace, lets the exercise build its
+// sandboxes and act step by step (each step narrated, then its part of the trace and its checks
+// shown), stops the trace, removes everything by id (also on Ctrl-C or failure) and checks the
+// whole trace against every expectation.
+import {assertCanTrace} from '../probe/environment.js'
+import {bpftraceInfo} from '../probe/bpftrace.js'
+import {LiveTrace, type LiveRecord, type LiveResult} from '../live/live-trace.js'
+import {procsOf} from '../events/filter.js'
+import type {DecodedRecord} from '../events/decoder.js'
+import type {FooterRecord, HeaderRecord, SandboxRecord, StopReason, TraceEvent} from '../events/types.js'
+import {EnvironmentError, PausetraceError, TraceFailedError, UsageError, EXIT} from '../errors.js'
+import {findOnPath} from '../util/which.js'
+import {runStepNoThrow} from './exec.js'
+import {checkAll, checkExpectation, verdict, type CheckResult, type Expectation, type Fact, type Pattern, type Verdict} from './expect.js'
+import {EXERCISES, findExercise, type Exercise, type LabContext} from './exercises.js'
+import {checkLeftovers, processesOfTheLab} from './leftovers.js'
+import {JsonSink, TextSink, type LabSink} from './output.js'
+import {AbortedError, identify, sleep, waitFor, type ProcIdentity} from './procs.js'
+import {NamespacesRuntime} from './runtime-namespaces.js'
+import {PodmanRuntime} from './runtime-podman.js'
+import {RUNTIMES, type LabContainer, type LabRuntime, type LabSandbox, type Leftover, type Made, type RuntimeName} from './runtime.js'
+
+export interface LabOptions {
+  exercise: string
+  runtime?: string
+  json?: boolean
+  bpftrace?: string
+  argv: string[]
+  host: string
+  /** one line to stdout */
+  write: (line: string) => void
+  /** how long a step waits for the events it expects */
+  stepTimeoutMs?: number
+}
+
+export interface LabResult {
+  exercise: string
+  runtime: RuntimeName
+  ok: boolean
+  interrupted: boolean
+  verdict: Verdict
+  leftovers: Leftover[]
+  made: Made[]
+  lost: number
+  events: number
+  /** why the exercise stopped before its end (a runtime command failed…) */
+  error?: string
+}
+
+/** The exercise is over and what was seen does not match (or it did not finish): exit 1. */
+export class LabMismatchError extends PausetraceError {
+  constructor(message: string) {
+    super(message, EXIT.unexpected, 'LAB_MISMATCH')
+  }
+}
+
+export function resolveRuntime(ex: Exercise, runtime: string | undefined): RuntimeName {
+  const r = runtime ?? 'namespaces'
+  if (!(RUNTIMES as readonly string[]).includes(r)) throw new UsageError(`--runtime ${JSON.stringify(r)} is not a lab runtime; use one of: ${RUNTIMES.join(', ')}.`)
+  if (!ex.runtimes.includes(r as RuntimeName)) throw new UsageError(`exercise ${ex.id} runs on ${ex.runtimes.join(' and ')} only; use --runtime ${ex.runtimes[0]}.`)
+  return r as RuntimeName
+}
+
+/** Noise a reader does not need in the text view: threads, and the runtime's own runc processes. */
+export function isSetupNoise(e: TraceEvent): boolean {
+  if (e.kind === 'fork' && e.thread) return true
+  if (e.kind === 'exit' && !e.groupDead) return true
+  const procs = procsOf(e)
+  if (procs.some((p) => p.tid !== undefined && p.tid !== p.pid)) return true
+  return procs.every((p) => /^runc(:|$)/.test(p.comm))
+}
+
+export async function runLab(opts: LabOptions): Promise<LabResult> {
+  const ex = findExercise(opts.exercise)
+  if (!ex) throw new UsageError(`there is no lab exercise ${JSON.stringify(opts.exercise)}; run \`pausetrace lab\` to list them (${EXERCISES.map((e) => e.id).join(', ')}).`)
+  const runtimeName = resolveRuntime(ex, opts.runtime)
+  assertCanTrace()
+  if (!findOnPath('kill')) throw new EnvironmentError('kill is not installed (procps); install it: sudo apt-get install -y procps', 'LAB_TOOL_MISSING')
+  const info = await bpftraceInfo(opts.bpftrace)
+
+  const sink: LabSink = opts.json ? new JsonSink(opts.write) : new TextSink(opts.write)
+  const abort = new AbortController()
+  let interrupted = false
+  const onSignal = (): void => {
+    interrupted = true
+    abort.abort()
+  }
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP']
+  for (const s of signals) process.on(s, onSignal)
+
+  const runtime: LabRuntime = runtimeName === 'podman' ? new PodmanRuntime({log: (argv) => sink.command(argv), signal: abort.signal}) : new NamespacesRuntime({log: (argv) => sink.command(argv), signal: abort.signal})
+  const records: LiveRecord[] = []
+  const events: TraceEvent[] = []
+  const sandboxes: LabSandbox[] = []
+  const labPids = new Set<number>()
+  const expectations: Expectation[] = []
+  const facts: Fact[] = []
+  const found: Made[] = []
+  const foundIds: ProcIdentity[] = []
+  let printed = 0
+  let live: LiveTrace | undefined
+  let liveResult: LiveResult | undefined
+  let traceDied = false
+  let error: string | undefined
+  let leftovers: Leftover[] = []
+  let header: HeaderRecord | undefined
+  let shownEvents = 0
+  const shownKinds: Record<string, number> = {}
+  let lost = 0
+
+  const relevantEvent = (e: TraceEvent): boolean => {
+    const ids = new Set(sandboxes.map((s) => s.sandboxId))
+    return procsOf(e).some((p) => (p.sandbox !== null && ids.has(p.sandbox)) || labPids.has(p.pid))
+  }
+  const relevant = (r: LiveRecord): boolean => {
+    if (r.type === 'header') return false
+    if (r.type === 'lost') return true
+    if (r.type === 'sandbox') return sandboxes.some((s) => s.sandboxId === r.id)
+    return relevantEvent(r)
+  }
+
+  /** Shows the records that came since the last flush: the lab's sandboxes only. */
+  const flush = (): void => {
+    const batch: Array<SandboxRecord | DecodedRecord> = []
+    let hidden = 0
+    for (; printed < records.length; printed++) {
+      const r = records[printed]
+      if (!relevant(r) || r.type === 'header') continue
+      if (r.type === 'event') {
+        shownEvents++
+        shownKinds[r.kind] = (shownKinds[r.kind] ?? 0) + 1
+        if (!opts.json && isSetupNoise(r)) {
+          hidden++
+          continue
+        }
+      }
+      if (r.type === 'lost') lost += r.count
+      batch.push(r)
+    }
+    sink.trace(batch, hidden)
+  }
+
+  const footer = (): FooterRecord => ({type: 'footer', endedAt: new Date().toISOString(), events: shownEvents, lost, reason: liveResult?.reason ?? 'error', kinds: shownKinds, flooded: liveResult?.stats.flooded ?? 0})
+  /** Trace time now (ns), a few ms early: the trace's clock is read from its header's start time. */
+  const nowT = (): number => (header ? Math.max(0, Math.round((Date.now() - Date.parse(header.startedAt)) * 1e6) - 5_000_000) : 0)
+  let stepNo = 0
+  let stepSinceT = 0
+  let stepExpect: Expectation[] = []
+  let stepFacts: Array<{text: string; read: () => {ok: boolean; detail?: string}}> = []
+  const stepTimeout = opts.stepTimeoutMs ?? 15_000
+
+  const endStep = async (): Promise<void> => {
+    if (stepNo === 0) return
+    const positive = stepExpect.filter((x) => !x.absent)
+    try {
+      await waitFor(() => traceDied || positive.every((x) => checkExpectation(x, events).ok), stepTimeout, 'the expected events', abort.signal)
+    } catch (err) {
+      if (err instanceof AbortedError) throw err
+      // not all seen: the checks below say which
+    }
+    // Let the events that follow (exits, reaps) through the decoder's reorder window.
+    await sleep(450, abort.signal)
+    flush()
+    const f: Fact[] = stepFacts.map((s) => ({...s.read(), text: s.text, step: stepNo}))
+    facts.push(...f)
+    sink.checks(stepNo, checkAll(stepExpect, events), f)
+    stepExpect = []
+    stepFacts = []
+  }
+
+  const ctx: LabContext = {
+    runtime,
+    signal: abort.signal,
+    async step(title: string, body: () => Promise<void>): Promise<void> {
+      stepNo++
+      stepSinceT = nowT()
+      sink.step(stepNo, title)
+      await body()
+      await endStep()
+    },
+    say: (text) => sink.say(text),
+    async sandbox(name, o) {
+      const sb = await runtime.createSandbox(name, o)
+      sandboxes.push(sb)
+      labPids.add(sb.parentPid)
+      sink.sandbox(sb)
+      return sb
+    },
+    async container(sb, name, cmd) {
+      const c = await runtime.runContainer(sb, name, cmd)
+      labPids.add(c.parentPid)
+      sink.container(c)
+      return c
+    },
+    expect(text: string, pattern: Pattern) {
+      const x = {text, pattern, step: stepNo, sinceT: stepSinceT}
+      expectations.push(x)
+      stepExpect.push(x)
+    },
+    expectNone(text: string, pattern: Pattern) {
+      const x = {text, pattern, absent: true, step: stepNo, sinceT: stepSinceT}
+      expectations.push(x)
+      stepExpect.push(x)
+    },
+    fact(text, read) {
+      stepFacts.push({text, read})
+    },
+    async kill(pid: number, sig: string): Promise<number> {
+      sink.command(['kill', '-s', sig, String(pid)])
+      const r = await runStepNoThrow('kill', ['-s', sig, String(pid)], {exec: true, signal: abort.signal, timeoutMs: 10_000})
+      if (r.code !== 0) throw new Error(`kill -s ${sig} ${pid} failed: ${r.stderr.trim() || `exit ${r.code}`}`)
+      return r.pid
+    },
+    track(pid: number, what: string) {
+      const id = identify(pid, what)
+      if (id) {
+        found.push({what: 'process', pid, start: id.start, comm: what})
+        foundIds.push(id)
+      }
+    },
+    waitFor: (cond, ms, what) => waitFor(cond, ms, what, abort.signal),
+    sleep: (ms) => sleep(ms, abort.signal),
+  }
+
+  sink.exercise(ex, runtimeName)
+  try {
+    await runtime.prepare()
+    live = new LiveTrace({bpftrace: info, filters: {all: false, pids: [], signals: []}, host: opts.host, argv: opts.argv, log: () => undefined}, (r) => {
+      records.push(r)
+      if (r.type === 'event') events.push(r)
+    })
+    header = await live.start()
+    sink.header(header)
+    const died = live.done().then((r) => {
+      liveResult = r
+      if (r.reason === 'bpftrace-exit') {
+        traceDied = true
+        abort.abort()
+      }
+    })
+    try {
+      await ex.run(ctx)
+    } catch (err) {
+      if (err instanceof AbortedError || abort.signal.aborted) {
+        if (!traceDied) interrupted = true
+      } else if (err instanceof PausetraceError) throw err
+      else error = (err as Error).message
+    }
+    const reason: StopReason = interrupted ? 'interrupt' : 'duration'
+    if (!traceDied) await live.stop(reason)
+    await died
+    flush()
+  } finally {
+    live?.kill()
+    if (header) sink.footer(footer())
+    const madeAny = runtime.made().length > 0
+    if (madeAny) sink.cleanupStart()
+    // Which processes are the lab's: those it made or came across, and any the trace saw in its sandboxes.
+    const tracePids = new Set<number>()
+    for (const e of events) if (relevantEvent(e)) for (const p of procsOf(e)) tracePids.add(p.pid)
+    const inNamespaces = processesOfTheLab([...runtime.made(), ...found], (pid) => tracePids.has(pid))
+    let runtimeLeft: Leftover[] = []
+    try {
+      runtimeLeft = await runtime.cleanup([...inNamespaces, ...foundIds])
+    } catch (err) {
+      runtimeLeft = [{made: {what: 'directory', path: '?'}, why: `cleanup failed: ${(err as Error).message}`, fix: 'run `pausetrace pods` and remove what the lab made by hand'}]
+    }
+    leftovers = [...runtimeLeft, ...checkLeftovers([...runtime.made(), ...found], inNamespaces)]
+    for (const s of signals) process.off(s, onSignal)
+    if (madeAny || leftovers.length > 0) sink.cleanup([...runtime.made(), ...found], leftovers)
+  }
+
+  const made = [...runtime.made(), ...found]
+  if (traceDied) throw new TraceFailedError('bpftrace exited during the lab exercise; the sandboxes were removed', liveResult?.exit.stderrTail ?? '')
+
+  const results: CheckResult[] = checkAll(expectations, events)
+  const v = verdict(results, facts)
+  sink.result(v, {interrupted, lost, leftovers: leftovers.length, error})
+  const ok = v.ok && !interrupted && !error && leftovers.length === 0
+  return {exercise: ex.id, runtime: runtimeName, ok, interrupted, verdict: v, leftovers, made, lost, events: shownEvents, error}
+}
+
+export type {LabContainer, LabSandbox}

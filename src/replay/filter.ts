@@ -1,0 +1,52 @@
+// The filters of CONTRACT.md applied to records read back from trace files: --pid, --signal,
+// --pod/--namespace/--sandbox (against each file's own sandbox records), and the scope.
+import {eventInSandboxes, eventMatches, hasSandboxSelector, procsOf, sandboxSelected, type SandboxSelector} from '../events/filter.js'
+import type {SandboxRecord, TraceRecord} from '../events/types.js'
+
+export interface ReplayFilters extends SandboxSelector {
+  pids: number[]
+  signals: number[]
+  /**
+   * "file": what the file holds (its recording's scope already chose); "sandboxes": only events
+   * with at least one process in a sandbox, as a live trace without --all.
+   */
+  scope: 'file' | 'sandboxes'
+}
+
+export const NO_FILTERS: ReplayFilters = {pids: [], signals: [], scope: 'file'}
+
+export class RecordFilter {
+  private readonly pids: ReadonlySet<number>
+  private readonly signals: ReadonlySet<number>
+  private readonly selector: boolean
+  /** per file: the latest sandbox record of each id (ids are per node, so never shared between files) */
+  private readonly sandboxes = new Map<number, Map<string, SandboxRecord>>()
+
+  constructor(private readonly f: ReplayFilters) {
+    this.pids = new Set(f.pids)
+    this.signals = new Set(f.signals)
+    this.selector = hasSandboxSelector(f)
+  }
+
+  get active(): boolean {
+    return this.pids.size > 0 || this.signals.size > 0 || this.selector || this.f.scope === 'sandboxes'
+  }
+
+  /** Whether the record is shown. Header, footer and lost records always are. */
+  keep(rec: TraceRecord, source = 0): boolean {
+    if (rec.type === 'sandbox') {
+      let m = this.sandboxes.get(source)
+      if (!m) this.sandboxes.set(source, (m = new Map()))
+      m.set(rec.id, rec)
+      return sandboxSelected(this.f, rec)
+    }
+    if (rec.type !== 'event') return true
+    if (!eventMatches(rec, this.pids, this.signals)) return false
+    if (this.f.scope === 'sandboxes' && !procsOf(rec).some((p) => p.sandbox !== null && p.sandbox !== undefined)) return false
+    if (this.selector) {
+      const m = this.sandboxes.get(source)
+      return eventInSandboxes(rec, this.f, (id) => m?.get(id))
+    }
+    return true
+  }
+}

@@ -1,0 +1,25 @@
+// The bottom line: the keys, or the filter being typed; which sandboxes are shown of how many.
+import React from 'react'
+import type {UiState} from '../model/timeline.js'
+import {fit, textWidth} from './describe.js'
+import {Line} from './Line.js'
+
+export interface StatusLineProps {
+  ui: Readonly<UiState>
+  columns: number
+  /** sandboxes shown (1-based, inclusive) and in the list */
+  first: number
+  last: number
+  total: number
+}
+
+export function StatusLine({ui, columns, first, last, total}: StatusLineProps): React.JSX.Element {
+  const where = total === 0 ? '' : ` sandboxes ${first}–${last} of ${total}${ui.filter ? ` matching "${ui.filter}"` : ''}`
+  if (ui.editing) {
+    const prompt = `/${ui.filter}▏ enter keep · esc clear`
+    return <Line segments={[{text: fit(prompt, Math.max(0, columns - textWidth(where))), color: 'yellow'}, {text: fit(where, Math.min(columns, textWidth(where))), dim: true}]} />
+  }
+  const keys = columns >= 70 ? 'q quit · space pause · ↑↓ sandbox · enter details · / filter · ? help' : 'q quit · ? help'
+  const room = Math.max(0, columns - textWidth(where))
+  return <Line segments={[{text: fit(keys, room), dim: true}, {text: fit(where, columns - room)}]} />
+}

@@ -1,0 +1,28 @@
+// The time axis over every track (0 s at the left, the window's end at the right) and, in the
+// summary column, the trace-wide counters that are not zero: ignored and pending signals, zombies
+// now, reaps, flooded signals.
+import React from 'react'
+import type {TimelineSnapshot} from '../model/timeline.js'
+import {axisText, duration, fit, type Widths} from './describe.js'
+import {Line} from './Line.js'
+
+export interface TimeAxisProps {
+  snapshot: TimelineSnapshot
+  widths: Widths
+}
+
+export function TimeAxis({snapshot: s, widths}: TimeAxisProps): React.JSX.Element {
+  const c = s.counters
+  const parts: Array<[string, number]> = [['ignored', c.signals.ignored], ['pending', c.signals.pending], ['zombies', c.zombies], ['reaps', c.reaps], ['flooded', c.flooded]]
+  const totals = parts.filter(([, n]) => n > 0).map(([w, n]) => `${w} ${n}`).join(' · ')
+  return (
+    <Line
+      segments={[
+        {text: fit(`time (${duration(s.window.to - s.window.from)})`, widths.label), dim: true},
+        {text: ' '},
+        {text: axisText(s.window, widths.track), dim: true},
+        ...(widths.summary > 0 ? [{text: ' '}, {text: fit(totals, widths.summary - 1)}] : []),
+      ]}
+    />
+  )
+}

@@ -1,0 +1,99 @@
+// Mounts the Ink view on a terminal and keeps it current: at most one frame per `intervalMs`
+// (100 ms: ≤ 10 frames a second) whatever the event rate, one a second for the clock (ages,
+// the window), at once on resize. The alternate screen is entered before Ink mounts and left
+// after it unmounts, so the shell's screen comes back as it was; keys go to the store.
+import {createElement} from 'react'
+import {render as inkRender, type Instance, type Key} from 'ink'
+import type {Timeline} from '../model/timeline.js'
+import {applyKey} from './keys.js'
+import {WatchApp} from './WatchApp.js'
+
+export interface LiveViewOptions {
+  timeline: Timeline
+  /** t now (ns since the trace started) */
+  now: () => number
+  onQuit: () => void
+  stdout?: NodeJS.WriteStream
+  stdin?: NodeJS.ReadStream
+  intervalMs?: number
+  /** use the terminal's alternate screen (default true) */
+  altScreen?: boolean
+  /** Ink's render (tests pass ink-testing-library's) */
+  render?: (node: React.ReactElement) => Pick<Instance, 'rerender' | 'unmount'>
+}
+
+const ENTER_ALT = '\u001b[?1049h\u001b[H'
+const LEAVE_ALT = '\u001b[?1049l'
+const SHOW_CURSOR = '\u001b[?25h'
+
+export class LiveView {
+  /** frames rendered so far */
+  renders = 0
+  private instance?: Pick<Instance, 'rerender' | 'unmount'>
+  private timer?: NodeJS.Timeout
+  private clock?: NodeJS.Timeout
+  private lastRender = 0
+  private stopped = false
+  private readonly interval: number
+  private readonly stdout: NodeJS.WriteStream
+  private readonly stdin: NodeJS.ReadStream
+
+  constructor(private readonly opts: LiveViewOptions) {
+    this.interval = opts.intervalMs ?? 100
+    this.stdout = opts.stdout ?? process.stdout
+    this.stdin = opts.stdin ?? process.stdin
+  }
+
+  start(): void {
+    const alt = this.opts.altScreen ?? true
+    if (alt) this.stdout.write(ENTER_ALT)
+    const render =
+      this.opts.render ??
+      ((node: React.ReactElement) => inkRender(node, {stdout: this.stdout, stdin: this.stdin, exitOnCtrlC: false, patchConsole: false, maxFps: Math.max(1, Math.floor(1000 / this.interval))}))
+    this.instance = render(this.element())
+    this.renders++
+    this.lastRender = Date.now()
+    this.clock = setInterval(() => this.update(), 1000)
+    this.stdout.on('resize', this.onResize)
+  }
+
+  private readonly onResize = (): void => this.update()
+
+  private readonly onKey = (input: string, key: Key): void => {
+    if (applyKey(this.opts.timeline, input, key) === 'quit') this.opts.onQuit()
+    this.update()
+  }
+
+  private element(): React.ReactElement {
+    return createElement(WatchApp, {
+      snapshot: this.opts.timeline.snapshot(this.opts.now()),
+      columns: this.stdout.columns || 80,
+      rows: this.stdout.rows || 24,
+      onKey: this.onKey,
+    })
+  }
+
+  /** Something changed: a frame follows within `intervalMs` (never two within it). */
+  update(): void {
+    if (this.stopped || this.timer) return
+    const wait = Math.max(0, this.interval - (Date.now() - this.lastRender))
+    this.timer = setTimeout(() => {
+      this.timer = undefined
+      if (this.stopped || !this.instance) return
+      this.lastRender = Date.now()
+      this.renders++
+      this.instance.rerender(this.element())
+    }, wait)
+  }
+
+  /** Unmounts (Ink gives the terminal back its mode) and leaves the alternate screen. */
+  stop(): void {
+    if (this.stopped) return
+    this.stopped = true
+    clearTimeout(this.timer)
+    clearInterval(this.clock)
+    this.stdout.off('resize', this.onResize)
+    this.instance?.unmount()
+    if (this.opts.altScreen ?? true) this.stdout.write(SHOW_CURSOR + LEAVE_ALT)
+  }
+}

@@ -1,0 +1,168 @@
+import assert from 'node:assert/strict'
+import {execFile} from 'node:child_process'
+import {existsSync, readFileSync} from 'node:fs'
+import {promisify} from 'node:util'
+import {CI, ROOT, childrenOf, killLeftovers, requireTracing, waitFor} from '../helpers/e2e.js'
+import {cleanupAll, createPod, runInPod} from '../helpers/sandboxes.js'
+
+// `watch` in a real terminal: tmux on a server of its own (-L, a name unique to this run), a
+// 160×48 window running bash; the test types the command, acts on real podman pods, reads the
+// screen with capture-pane, presses keys, and checks the terminal is given back after q.
+const execFileAsync = promisify(execFile)
+const SOCKET = `pausetrace-e2e-${process.pid}-${Date.now()}`
+const PROMPT = 'ptprompt$ '
+
+async function tmux(args: string[]): Promise<string> {
+  const {stdout} = await execFileAsync('tmux', ['-L', SOCKET, ...args], {timeout: 10_000})
+  return stdout
+}
+
+// -J: lines the terminal wrapped come back whole
+const screen = (): Promise<string> => tmux(['capture-pane', '-p', '-J', '-t', 'watch'])
+
+/** Waits until the screen satisfies `cond`; the last screen is in the error when it does not. */
+async function waitScreen(cond: (s: string) => boolean, ms: number, what: string): Promise<string> {
+  let last = ''
+  const end = Date.now() + ms
+  for (;;) {
+    last = await screen()
+    if (cond(last)) return last
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}; the screen:\n${last}`)
+    await new Promise((r) => setTimeout(r, 200))
+  }
+}
+
+/** The screen line that starts with `prefix` (after the indent). */
+const lineOf = (s: string, prefix: string): string => s.split('\n').find((l) => l.trimStart().startsWith(prefix)) ?? ''
+
+function startTime(pid: number): string | undefined {
+  try {
+    const st = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return st.slice(st.lastIndexOf(')') + 2).split(' ')[19]
+  } catch {
+    return undefined
+  }
+}
+
+describe('e2e: watch in a real terminal (tmux)', function () {
+  this.timeout(240_000)
+  let watch: {pid: number; start: string} | undefined
+
+  before(function () {
+    requireTracing(this)
+    if (!['/usr/bin/tmux', '/bin/tmux', '/usr/local/bin/tmux'].some((p) => existsSync(p))) {
+      if (CI) throw new Error('tmux is missing: .ci/run installs it')
+      console.warn('    SKIPPED: tmux is not installed (apt-get install -y tmux)')
+      this.skip()
+    }
+  })
+
+  afterEach(async () => {
+    // the watch process, by PID and start time, if the test left it running
+    if (watch && startTime(watch.pid) === watch.start) {
+      process.kill(watch.pid, 'SIGTERM')
+      await waitFor(() => startTime(watch?.pid ?? 0) !== watch?.start, 15_000, 'watch to stop').catch(() => {
+        if (watch && startTime(watch.pid) === watch.start) process.kill(watch.pid, 'SIGKILL')
+      })
+    }
+    watch = undefined
+    await tmux(['kill-server']).catch(() => undefined)
+    killLeftovers()
+    await cleanupAll()
+  })
+
+  it('shows a reap by pause, a zombie, SIGTERM ignored by a PID 1 and SIGHUP to pause; keys work; q exits 0 with the terminal restored', async () => {
+    const shared = await createPod({name: 'tty-shared', sharePid: true})
+    const priv = await createPod({name: 'tty-private', sharePid: false})
+    // shared PID namespace: an orphan, child of catatonit, to be killed and reaped by it
+    const ctr = await runInPod(shared, {name: 'tty-orphaner', cmd: ['sh', '-c', '(sleep 1000 &); exec sleep 1001']})
+    let orphan = 0
+    await waitFor(() => (orphan = childrenOf(shared.infraPid).find((c) => c !== ctr.pid && readFileSync(`/proc/${c}/comm`, 'utf8').trim() === 'sleep') ?? 0) > 0, 10_000, 'the orphan under catatonit')
+    // own PID namespace: PID 1 never waits; its child will be a zombie
+    const keeper = await runInPod(priv, {name: 'tty-keeper', cmd: ['sh', '-c', 'sleep 1000 & exec sleep 1001']})
+    let child = 0
+    await waitFor(() => (child = childrenOf(keeper.pid)[0] ?? 0) > 0, 10_000, 'the child of the PID 1')
+
+    // CI=true would make watch print lines: this terminal is a terminal
+    await tmux(['new-session', '-d', '-x', '160', '-y', '48', '-s', 'watch', '-c', ROOT, '--', 'env', '-u', 'CI', `PS1=${PROMPT}`, 'bash', '--norc', '--noprofile'])
+    await waitScreen((s) => s.includes(PROMPT.trimEnd()), 10_000, 'the shell prompt')
+    const sttyBefore = await (async () => {
+      await tmux(['send-keys', '-t', 'watch', '-l', 'clear; stty -g'])
+      await tmux(['send-keys', '-t', 'watch', 'Enter'])
+      const s = await waitScreen((x) => /^[0-9a-f]+(:[0-9a-f]+)+$/m.test(x), 10_000, 'stty -g')
+      return (/^[0-9a-f]+(:[0-9a-f]+)+$/m.exec(s) as RegExpExecArray)[0]
+    })()
+    await tmux(['send-keys', '-t', 'watch', '-l', `clear; node bin/run.js watch --pod ${shared.name} --pod ${priv.name}; echo "EXIT=$?"`])
+    await tmux(['send-keys', '-t', 'watch', 'Enter'])
+    const panePid = Number((await tmux(['display-message', '-p', '-t', 'watch', '#{pane_pid}'])).trim())
+    await waitFor(() => childrenOf(panePid).length > 0, 10_000, 'watch to start')
+    const pid = childrenOf(panePid)[0]
+    watch = {pid, start: startTime(pid) ?? ''}
+
+    let s = await waitScreen((x) => x.split('\n')[0].endsWith(' · live') && x.includes(`▶ ${shared.name} · podman · shared PID ns`) && x.includes(`  ${priv.name} · podman · own PID ns`), 60_000, 'the view, attached')
+    assert.equal((await tmux(['display-message', '-p', '-t', 'watch', '#{alternate_on}'])).trim(), '1')
+
+    process.kill(orphan, 'SIGTERM') // reaped by catatonit
+    process.kill(child, 'SIGTERM') // a zombie under the PID 1 that never waits
+    // (the zombie first, so that the ignored SIGTERM is the private pod's newest event)
+    await waitScreen((x) => lineOf(x, `sleep[${child}/`).includes('zombie '), 30_000, 'the zombie')
+    process.kill(keeper.pid, 'SIGTERM') // dropped: PID 1 without a handler
+    process.kill(shared.infraPid, 'SIGHUP') // catatonit reads it from its signalfd
+    s = await waitScreen(
+      (x) =>
+        lineOf(x, `catatonit[${shared.infraPid}/1]`).includes(`reaped 1, last sleep[${orphan}/`) &&
+        lineOf(x, `catatonit[${shared.infraPid}/1]`).includes('SIGHUP consumed') &&
+        lineOf(x, `sleep[${orphan}/`).includes(`killed by SIGTERM, reaped by catatonit[${shared.infraPid}/1] in `) &&
+        /zombie \d+\.\ds \(parent sleep\[\d+\/1\]\)/.test(lineOf(x, `sleep[${child}/`)) &&
+        lineOf(x, `sleep[${keeper.pid}/1]`).includes('SIGTERM ignored'),
+      30_000,
+      'the reap, the SIGHUP, the zombie and the ignored SIGTERM on screen',
+    )
+    // marks on the tracks: R (and C) on catatonit's lane, X on the orphan's, Z on the zombie's, I on the PID 1's
+    assert.match(lineOf(s, `catatonit[${shared.infraPid}/1]`), /^ {2}catatonit\[\d+\/1\] +[·RC]*R[·RC]* /)
+    // (D: the SIGTERM taken by its default action, when it falls in a column of its own)
+    assert.match(lineOf(s, `sleep[${orphan}/`), /^ {2}sleep\[\d+\/\d+\] +[·D]*X·* /)
+    assert.match(lineOf(s, `sleep[${child}/`), /^ {2}sleep\[\d+\/\d+\] +[·D]*Zz*·* /)
+    assert.match(lineOf(s, `sleep[${keeper.pid}/1]`), /^ {2}sleep\[\d+\/1\] +·*I·* /)
+    assert.equal(lineOf(s, `sleep[${child}/`).match(/\(parent sleep\[(\d+)\/1\]\)/)?.[1], String(keeper.pid))
+
+    // j: the private pod; enter: its newest event's chain (the ignored SIGTERM)
+    await tmux(['send-keys', '-t', 'watch', 'j'])
+    await tmux(['send-keys', '-t', 'watch', 'Enter'])
+    s = await waitScreen((x) => x.includes(`── ${priv.name} · event 1 of `), 10_000, 'the detail pane of the private pod')
+    assert.ok(s.includes(`▶ ${priv.name} · podman · own PID ns`), s)
+    assert.ok(s.includes(`generated: ignored, dropped by the kernel (sleep[${keeper.pid}/1] is PID 1 of its namespace and has no handler for SIGTERM)`), s)
+    // ←: the zombie's exit, one older
+    await tmux(['send-keys', '-t', 'watch', 'Left'])
+    s = await waitScreen((x) => x.includes(`not reaped for `) && x.includes(`sleep[${keeper.pid}/1] should reap it with wait4/waitid`), 10_000, 'the zombie chain')
+    // ?: the help; ? again closes it
+    await tmux(['send-keys', '-t', 'watch', '?'])
+    await waitScreen((x) => x.includes('marks (time runs left to right; one lane per process, the pause first)'), 10_000, 'the help')
+    await tmux(['send-keys', '-t', 'watch', '?'])
+    // /: a text filter hides the other pod
+    await tmux(['send-keys', '-t', 'watch', '-l', `/${priv.name}`])
+    await tmux(['send-keys', '-t', 'watch', 'Enter'])
+    s = await waitScreen((x) => x.includes(`sandboxes 1–1 of 1 matching "${priv.name}"`) && !x.includes('enter keep · esc clear'), 10_000, 'the filter, kept')
+    // the shared pod's timeline is gone (its name stays in the header's filters)
+    assert.deepEqual(s.split('\n').slice(1).filter((l) => l.includes(shared.name)), [])
+
+    await tmux(['send-keys', '-t', 'watch', 'q'])
+    s = await waitScreen((x) => /^EXIT=\d+$/m.test(x), 60_000, 'watch to exit')
+    assert.match(s, /^EXIT=0$/m)
+    assert.match(s, /^pausetrace: \d+ events \(.*\) in [\d.]+ s → the terminal; \d+ lost .*stopped: interrupt$/m)
+    // the alternate screen is left: the shell's screen is back, with no frame of the view on it
+    assert.equal((await tmux(['display-message', '-p', '-t', 'watch', '#{alternate_on}'])).trim(), '0')
+    // (the screen was cleared before watch started: its summary on stderr is the first line)
+    assert.match(s.split('\n')[0], /^pausetrace: \d+ events /)
+    assert.ok(!s.includes('q quit · space pause'), s)
+    await waitScreen((x) => x.trimEnd().endsWith(PROMPT.trimEnd()), 10_000, 'the prompt again')
+    watch = undefined
+    // the terminal modes are what they were (echo, canonical input…) and the cursor is visible
+    await tmux(['send-keys', '-t', 'watch', '-l', 'clear; stty -g; stty -a'])
+    await tmux(['send-keys', '-t', 'watch', 'Enter'])
+    s = await waitScreen((x) => /^[0-9a-f]+(:[0-9a-f]+)+$/m.test(x) && x.includes('icanon'), 10_000, 'stty')
+    assert.equal((/^[0-9a-f]+(:[0-9a-f]+)+$/m.exec(s) as RegExpExecArray)[0], sttyBefore)
+    for (const mode of ['icanon', 'echo', 'isig', 'icrnl', 'opost']) assert.match(s, new RegExp(`(^| )${mode}( |$)`, 'm'), `${mode} is on`)
+    assert.equal((await tmux(['display-message', '-p', '-t', 'watch', '#{cursor_flag}'])).trim(), '1')
+  })
+})
