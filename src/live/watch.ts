@@ -123,6 +123,8 @@ export async function watchTrace(opts: WatchOptions): Promise<WatchResult> {
       }
       if (r.type === 'header') startedMs = Date.parse(r.startedAt)
       if (view) {
+        // "no sandbox matches yet" holds until one comes
+        if (r.type === 'sandbox' && timeline.notice) timeline.setNotice(undefined)
         timeline.feed(r)
         view.update()
       } else if (lines && (r.type === 'event' || r.type === 'lost')) lines.push(`${formatRecord(r)}\n`)

@@ -235,6 +235,8 @@ export class Timeline {
   version = 0
 
   private seq = 0
+  /** set while feeding an event that names no sandbox process at all: only then do host processes get lanes */
+  private hostLanes = false
   private openGap?: GapItem
   private readonly awaiting = new Map<string, SignalItem>()
   private readonly zombies = new Map<number, ExitItem>()
@@ -274,8 +276,7 @@ export class Timeline {
       case 'footer':
         this.footer = rec
         return
-      case 'sandbox':
-      {
+      case 'sandbox': {
         const sb = this.sandbox(rec.id, this.lastT)
         sb.record = rec
         this.pauseLane(sb)
@@ -398,9 +399,6 @@ export class Timeline {
     this.touch(lane, p, t)
     return lane
   }
-
-  /** set while feeding an event that names no sandbox process at all */
-  private hostLanes = false
 
   private touch(lane: Lane, p: ProcRef, t: number): void {
     // A later reference knows at least as much: keep its comm and inner PID.

@@ -7,13 +7,15 @@ import {Line} from './Line.js'
 export interface StatusLineProps {
   ui: Readonly<UiState>
   columns: number
+  /** a message from the pipeline (replay finished, no sandbox matches yet…), shown before the keys */
+  notice?: string
   /** sandboxes shown (1-based, inclusive) and in the list */
   first: number
   last: number
   total: number
 }
 
-export function StatusLine({ui, columns, first, last, total}: StatusLineProps): React.JSX.Element {
+export function StatusLine({ui, notice, columns, first, last, total}: StatusLineProps): React.JSX.Element {
   const where = total === 0 ? '' : ` sandboxes ${first}–${last} of ${total}${ui.filter ? ` matching "${ui.filter}"` : ''}`
   if (ui.editing) {
     const prompt = `/${ui.filter}▏ enter keep · esc clear`
@@ -21,5 +23,6 @@ export function StatusLine({ui, columns, first, last, total}: StatusLineProps): 
   }
   const keys = columns >= 70 ? 'q quit · space pause · ↑↓ sandbox · enter details · / filter · ? help' : 'q quit · ? help'
   const room = Math.max(0, columns - textWidth(where))
+  if (notice) return <Line segments={[{text: fit(`${notice} · ? help`, room), color: 'yellow'}, {text: fit(where, columns - room)}]} />
   return <Line segments={[{text: fit(keys, room), dim: true}, {text: fit(where, columns - room)}]} />
 }

@@ -56,7 +56,7 @@ export function WatchView({snapshot: s, columns, rows}: WatchViewProps): React.J
       <Header snapshot={s} columns={columns} />
       <TimeAxis snapshot={s} widths={plan.widths} />
       {body}
-      <StatusLine ui={s.ui} columns={columns} first={plan.first + 1} last={plan.last + 1} total={plan.total} />
+      <StatusLine ui={s.ui} notice={s.notice} columns={columns} first={plan.first + 1} last={plan.last + 1} total={plan.total} />
     </Box>
   )
 }

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict'
 import {execFile} from 'node:child_process'
-import {existsSync, readFileSync} from 'node:fs'
+import {chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 import {promisify} from 'node:util'
 import {CI, ROOT, childrenOf, killLeftovers, requireTracing, waitFor} from '../helpers/e2e.js'
 import {cleanupAll, createPod, runInPod} from '../helpers/sandboxes.js'
@@ -30,6 +32,29 @@ async function waitScreen(cond: (s: string) => boolean, ms: number, what: string
     if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}; the screen:\n${last}`)
     await new Promise((r) => setTimeout(r, 200))
   }
+}
+
+/** A 160×48 window running bash with a known prompt; CI is unset, since under CI watch prints lines. */
+let socketPath: string | undefined
+
+async function openShell(): Promise<void> {
+  await tmux(['new-session', '-d', '-x', '160', '-y', '48', '-s', 'watch', '-c', ROOT, '--', 'env', '-u', 'CI', `PS1=${PROMPT}`, 'bash', '--norc', '--noprofile'])
+  socketPath = (await tmux(['display-message', '-p', '#{socket_path}'])).trim()
+  await waitScreen((s) => s.includes(PROMPT.trimEnd()), 10_000, 'the shell prompt')
+}
+
+/** Types a command line and Enter. */
+async function type(line: string): Promise<void> {
+  await tmux(['send-keys', '-t', 'watch', '-l', line])
+  await tmux(['send-keys', '-t', 'watch', 'Enter'])
+}
+
+const STTY_G = /^[0-9a-f]+(:[0-9a-f]+)+$/m
+
+/** `stty -g` of the window's terminal, as the shell sees it at its prompt. */
+async function sttyG(): Promise<string> {
+  await type('clear; stty -g')
+  return (STTY_G.exec(await waitScreen((x) => STTY_G.test(x), 10_000, 'stty -g')) as RegExpExecArray)[0]
 }
 
 /** The screen line that starts with `prefix` (after the indent). */
@@ -67,6 +92,9 @@ describe('e2e: watch in a real terminal (tmux)', function () {
     }
     watch = undefined
     await tmux(['kill-server']).catch(() => undefined)
+    // the server's socket file stays behind it
+    if (socketPath?.endsWith(`/${SOCKET}`)) rmSync(socketPath, {force: true})
+    socketPath = undefined
     killLeftovers()
     await cleanupAll()
   })
@@ -83,17 +111,9 @@ describe('e2e: watch in a real terminal (tmux)', function () {
     let child = 0
     await waitFor(() => (child = childrenOf(keeper.pid)[0] ?? 0) > 0, 10_000, 'the child of the PID 1')
 
-    // CI=true would make watch print lines: this terminal is a terminal
-    await tmux(['new-session', '-d', '-x', '160', '-y', '48', '-s', 'watch', '-c', ROOT, '--', 'env', '-u', 'CI', `PS1=${PROMPT}`, 'bash', '--norc', '--noprofile'])
-    await waitScreen((s) => s.includes(PROMPT.trimEnd()), 10_000, 'the shell prompt')
-    const sttyBefore = await (async () => {
-      await tmux(['send-keys', '-t', 'watch', '-l', 'clear; stty -g'])
-      await tmux(['send-keys', '-t', 'watch', 'Enter'])
-      const s = await waitScreen((x) => /^[0-9a-f]+(:[0-9a-f]+)+$/m.test(x), 10_000, 'stty -g')
-      return (/^[0-9a-f]+(:[0-9a-f]+)+$/m.exec(s) as RegExpExecArray)[0]
-    })()
-    await tmux(['send-keys', '-t', 'watch', '-l', `clear; node bin/run.js watch --pod ${shared.name} --pod ${priv.name}; echo "EXIT=$?"`])
-    await tmux(['send-keys', '-t', 'watch', 'Enter'])
+    await openShell()
+    const sttyBefore = await sttyG()
+    await type(`clear; node bin/run.js watch --pod ${shared.name} --pod ${priv.name}; echo "EXIT=$?"`)
     const panePid = Number((await tmux(['display-message', '-p', '-t', 'watch', '#{pane_pid}'])).trim())
     await waitFor(() => childrenOf(panePid).length > 0, 10_000, 'watch to start')
     const pid = childrenOf(panePid)[0]
@@ -158,11 +178,36 @@ describe('e2e: watch in a real terminal (tmux)', function () {
     await waitScreen((x) => x.trimEnd().endsWith(PROMPT.trimEnd()), 10_000, 'the prompt again')
     watch = undefined
     // the terminal modes are what they were (echo, canonical input…) and the cursor is visible
-    await tmux(['send-keys', '-t', 'watch', '-l', 'clear; stty -g; stty -a'])
-    await tmux(['send-keys', '-t', 'watch', 'Enter'])
-    s = await waitScreen((x) => /^[0-9a-f]+(:[0-9a-f]+)+$/m.test(x) && x.includes('icanon'), 10_000, 'stty')
-    assert.equal((/^[0-9a-f]+(:[0-9a-f]+)+$/m.exec(s) as RegExpExecArray)[0], sttyBefore)
+    await type('clear; stty -g; stty -a')
+    s = await waitScreen((x) => STTY_G.test(x) && x.includes('icanon'), 10_000, 'stty')
+    assert.equal((STTY_G.exec(s) as RegExpExecArray)[0], sttyBefore)
     for (const mode of ['icanon', 'echo', 'isig', 'icrnl', 'opost']) assert.match(s, new RegExp(`(^| )${mode}( |$)`, 'm'), `${mode} is on`)
     assert.equal((await tmux(['display-message', '-p', '-t', 'watch', '#{cursor_flag}'])).trim(), '1')
+  })
+
+  it('an error after the view is up (a probe that will not attach): the view goes, then one line, exit 3, the terminal restored', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'pausetrace-tty-'))
+    try {
+      const fake = path.join(dir, 'attach-fails.sh')
+      copyFileSync(path.join(ROOT, 'test/fixtures/fake-bpftrace/attach-fails.sh'), fake)
+      chmodSync(fake, 0o755)
+      await openShell()
+      const before = await sttyG()
+      await type(`clear; node bin/run.js watch --bpftrace ${fake}; echo "EXIT=$?"`)
+      const panePid = Number((await tmux(['display-message', '-p', '-t', 'watch', '#{pane_pid}'])).trim())
+      await waitFor(() => childrenOf(panePid).length > 0, 10_000, 'watch to start')
+      const pid = childrenOf(panePid)[0]
+      watch = {pid, start: startTime(pid) ?? ''}
+      const s = await waitScreen((x) => /^EXIT=\d+$/m.test(x) && x.trimEnd().endsWith(PROMPT.trimEnd()), 60_000, 'watch to fail')
+      watch = undefined
+      const lines = s.split('\n').map((l) => l.trimEnd()).filter((l) => l !== '')
+      assert.equal(lines.length, 3, s)
+      assert.match(lines[0], /^pausetrace: bpftrace could not start the probes \(exit 1\): .*ERROR: tracepoint not found: syscalls:sys_enter_nonexistent/)
+      assert.deepEqual(lines.slice(1), ['EXIT=3', PROMPT.trimEnd()])
+      assert.equal((await tmux(['display-message', '-p', '-t', 'watch', '#{alternate_on}'])).trim(), '0')
+      assert.equal(await sttyG(), before)
+    } finally {
+      rmSync(dir, {recursive: true, force: true})
+    }
   })
 })

@@ -229,7 +229,7 @@ describe('WatchView (Ink) on recorded traces', () => {
     assert.equal(frame(tl, 30, 6), 'pausetrace: 30×6 is too small…')
   })
 
-  it('before the header: attaching; paused: what waits is counted', () => {
+  it('before the header: attaching; paused: what waits is counted; a notice in the status line', () => {
     const tl = new Timeline()
     assert.equal(
       frame(tl, 80, 8, 0),
@@ -248,6 +248,9 @@ describe('WatchView (Ink) on recorded traces', () => {
     tl.setPaused(true)
     tl.feedAll(recs.slice(2))
     assert.equal(frame(tl, 80, 8, 1_000_000_000).split('\n')[0], 'pausetrace · vm · bpftrace v0.17.0 · --po… 7 events · 0 lost · PAUSED, 7 waiting')
+    // a notice from the pipeline takes the keys' place in the status line
+    tl.setNotice('replay finished: 9 records from reap-by-pause.jsonl; q quits')
+    assert.equal(frame(tl, 80, 8, 1_000_000_000).split('\n')[6], 'replay finished: 9 records from reap-by-pause.jsonl; q quits… sandboxes 1–1 of 1')
   })
 
   it('colours: an ignored signal is bold red, the empty track dim grey, the state grey once stopped', () => {
