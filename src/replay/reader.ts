@@ -7,6 +7,7 @@ import type {Readable} from 'node:stream'
 import {LineSplitter} from '../stream/lines.js'
 import {UsageError, PausetraceError, EXIT} from '../errors.js'
 import type {TraceRecord} from '../events/types.js'
+import {isValidRecord} from './validate.js'
 
 export const FORMAT = 'pausetrace-trace'
 export const FORMAT_VERSION = 1
@@ -98,6 +99,15 @@ export async function* readTraceEntries(path: string, problems: ReadProblems): A
         throw new PausetraceError(`${path} is trace format version ${h.version}; this pausetrace reads version ${FORMAT_VERSION} and older: upgrade pausetrace.`, EXIT.environment, 'NEWER_FORMAT')
       }
       sawHeader = true
+    }
+    if (!isValidRecord(rec)) {
+      // JSON, but not a whole record of this format: counted like any unreadable line
+      if (isLast) problems.cutLastLine = true
+      else {
+        problems.badLines++
+        problems.firstBadLine ??= lineNo
+      }
+      return
     }
     if (rec.type === 'footer') sawFooter = true
     yield {record: rec, line: text}
