@@ -1,11 +1,11 @@
 // The trace file writer: NDJSON records, gzip when the name ends in .gz, created 0600 without
 // following symlinks and without overwriting unless asked. Writes are batched and never block
 // the caller (the bpftrace pipe must keep draining); a write error is kept and reported once.
-import {constants, openSync, fchmodSync, closeSync, lstatSync, unlinkSync} from 'node:fs'
+import {unlinkSync} from 'node:fs'
+import {openOutputFd} from './safe-open.js'
 import {FdSink} from './fd-sink.js'
 import {createGzip, type Gzip} from 'node:zlib'
 import type {Writable} from 'node:stream'
-import {UsageError, EnvironmentError} from '../errors.js'
 
 export interface WriterOptions {
   force?: boolean
@@ -14,14 +14,6 @@ export interface WriterOptions {
 }
 
 const FLUSH_BYTES = 64 * 1024
-
-function isSymlink(path: string): boolean {
-  try {
-    return lstatSync(path).isSymbolicLink()
-  } catch {
-    return false
-  }
-}
 
 export class TraceWriter {
   /** bytes of NDJSON written so far (before compression) */
@@ -52,25 +44,7 @@ export class TraceWriter {
       if (gz) gz.pipe(process.stdout)
       return new TraceWriter(path, gz ?? process.stdout, undefined, gz)
     }
-    const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW | (opts.force ? constants.O_TRUNC : constants.O_EXCL)
-    let fd: number
-    try {
-      fd = openSync(path, flags, 0o600)
-    } catch (err) {
-      const e = err as NodeJS.ErrnoException
-      if (e.code === 'EEXIST' && isSymlink(path)) throw new UsageError(`${path} is a symbolic link; pausetrace does not write through links, give the real path.`)
-      if (e.code === 'EEXIST') throw new UsageError(`${path} already exists; choose another name or pass --force to overwrite it.`)
-      if (e.code === 'ELOOP') throw new UsageError(`${path} is a symbolic link; pausetrace does not write through links, give the real path.`)
-      if (e.code === 'ENOENT') throw new UsageError(`cannot create ${path}: its directory does not exist.`)
-      if (e.code === 'EISDIR') throw new UsageError(`${path} is a directory; give a file name.`)
-      throw new EnvironmentError(`cannot create ${path}: ${e.message}`)
-    }
-    try {
-      fchmodSync(fd, 0o600)
-    } catch (err) {
-      closeSync(fd)
-      throw new EnvironmentError(`cannot set mode 0600 on ${path}: ${(err as Error).message}`)
-    }
+    const fd = openOutputFd(path, {force: opts.force})
     const file = new FdSink(fd)
     const gzip = opts.gzip ?? path.endsWith('.gz')
     if (!gzip) return new TraceWriter(path, file, file)
