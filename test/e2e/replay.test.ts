@@ -249,7 +249,8 @@ describe('e2e: replay and export of real recordings', function () {
     const session = `pausetrace-e2e-${process.pid}`
     const status = path.join(dir, 'tui.status')
     const tmux = (...args: string[]): string => execFileSync('/usr/bin/tmux', args, {encoding: 'utf8'})
-    const command = `${shq(process.execPath)} ${shq(CLI)} replay ${shq(plain)} --tui --speed 0; echo $? > ${shq(status)}; sleep 60`
+    // a person's terminal, not CI: under CI=true Ink draws nothing until it unmounts
+    const command = `env -u CI -u CONTINUOUS_INTEGRATION ${shq(process.execPath)} ${shq(CLI)} replay ${shq(plain)} --tui --speed 0; echo $? > ${shq(status)}; sleep 60`
     tmux('new-session', '-d', '-s', session, '-x', '150', '-y', '50', command)
     try {
       let screen = ''
