@@ -716,6 +716,8 @@ export async function runBench(opts: BenchOptions = {}): Promise<Results> {
     distBuiltAt: code.distBuiltAt,
     staleDist: code.staleDist,
     watch: code.hasWatch,
+    /** experiments: environment that changes what is measured */
+    env: Object.fromEntries(['BPFTRACE_PERF_RB_PAGES', 'BPFTRACE_MAP_KEYS_MAX', 'BENCH_BPFTRACE_NICE'].filter((k) => process.env[k] !== undefined).map((k) => [k, process.env[k]])),
     loadStart,
     loadEnd: loadAvg(),
     foreignSeen: [...new Set(samples.flatMap((s) => s.foreign))].sort(),
@@ -755,6 +757,9 @@ export interface VariantSummary {
   lines?: number
   lost?: number
   exact?: boolean
+  /** events written out of time order (worst sample), and how far back (ms) */
+  outOfOrder?: number
+  maxLagMs?: number
   failedChecks?: string[]
   foreign: number
   /** samples that failed, and why */
@@ -828,6 +833,8 @@ export function summarize(all: Sample[], replay: ReplaySample[], plan: Record<Sc
         lines: med((s) => s.bare?.lines),
         lost: ss.some((s) => lostOf(s) !== undefined) ? Math.max(...ss.map((s) => lostOf(s) ?? 0)) : undefined,
         exact: ss.some((s) => s.accounting) ? ss.every((s) => s.accounting?.exact) : undefined,
+        outOfOrder: ss.some((s) => s.accounting) ? Math.max(...ss.map((s) => s.accounting?.outOfOrder ?? 0)) : undefined,
+        maxLagMs: ss.some((s) => s.accounting) ? Math.max(...ss.map((s) => s.accounting?.maxLagMs ?? 0)) : undefined,
         failedChecks: [...new Set(ss.flatMap((s) => (s.accounting?.checks ?? []).filter((c) => c.expected !== c.found).map((c) => `${c.what}: ${c.found}/${c.expected}`)))],
         foreign: ss.filter((s) => s.foreign.length > 0).length,
         errors,
@@ -928,10 +935,11 @@ export function renderTable(summary: Summary, meta: Record<string, any>, params:
     ...summary.goals.map((g) => [g.goal, g.target, g.measured, g.met === null ? '—' : g.met ? 'yes' : 'NO', g.note ?? '']),
   ])
   const detail = pad([
-    ['scenario', 'variant', 'n', 'workload ms', 'vs untraced', 'vs bare', 'attach ms', 'stop ms', 'bpftrace CPU ms (tracing)', 'node CPU ms (tracing)', 'node µs/event', 'bpftrace µs/line', 'node peak MB', 'bpftrace MB', 'events (lines)', 'lost', 'exact', 'disturbed', 'errors'],
+    ['scenario', 'variant', 'n', 'workload ms', 'vs untraced', 'vs bare', 'attach ms', 'stop ms', 'bpftrace CPU ms (tracing)', 'node CPU ms (tracing)', 'node µs/event', 'bpftrace µs/line', 'node peak MB', 'bpftrace MB', 'events (lines)', 'lost', 'out of order (max lag ms)', 'exact', 'disturbed', 'errors'],
     ...summary.variants.map((v) => [
       v.scenario, v.variant, String(v.samples), n(v.workloadMs), r(v.vsUntraced), r(v.vsBare), n(v.attachMs), n(v.stopMs), both(v.bpftraceCpuMs, v.bpftraceTracingCpuMs), both(v.nodeCpuMs, v.nodeTracingCpuMs), n(v.nodeUsPerEvent, 1), n(v.bpftraceUsPerLine, 1),
       n(v.peakRssMb), n(v.bpftraceRssMb), v.events !== undefined ? String(v.events) : v.lines !== undefined ? `(${v.lines})` : '', v.lost === undefined ? '' : String(v.lost),
+      v.outOfOrder === undefined ? '' : v.outOfOrder ? `${v.outOfOrder} (${n(v.maxLagMs)})` : '0',
       v.exact === undefined ? '' : v.exact ? 'yes' : `NO: ${(v.failedChecks ?? []).join('; ').slice(0, 160)}`, v.foreign ? `${v.foreign}/${v.samples}` : '',
       v.errors.length ? `${v.errors.length} failed: ${v.errors[0].slice(0, 120)}` : '',
     ]),
@@ -941,7 +949,7 @@ export function renderTable(summary: Summary, meta: Record<string, any>, params:
   const dirty = (meta.git?.dirty ?? []) as string[]
   return [
     `pausetrace bench, ${meta.date}, size ${meta.size} (${meta.repeat} repeats, medians), ${meta.cpus} CPUs, kernel ${meta.kernel}, bpftrace ${meta.bpftrace}, node ${meta.node}, git ${meta.git?.commit}${dirty.length ? ` + uncommitted ${dirty.join(', ')}` : ''}`,
-    `code under test: a copy of dist/ built ${meta.distBuiltAt}${meta.staleDist?.length ? ` (${meta.staleDist.length} src files changed since, not measured)` : ''}`,
+    `${Object.keys(meta.env ?? {}).length ? `EXPERIMENT: ${Object.entries(meta.env).map(([k, v]) => `${k}=${String(v)}`).join(' ')}; ` : ''}code under test: a copy of dist/ built ${meta.distBuiltAt}${meta.staleDist?.length ? ` (${meta.staleDist.length} src files changed since, not measured)` : ''}`,
     `load average ${meta.loadStart?.join(' ')} → ${meta.loadEnd?.join(' ')}; other people's bpftrace/podman seen: ${meta.foreignSeen?.length ? meta.foreignSeen.join(' ') : 'none'}; ${meta.seconds} s`,
     `sizes: ${sizes}`,
     '',
@@ -975,8 +983,15 @@ async function main(): Promise<void> {
     else if (a === '--quiet-wait') opts.quietWaitMs = Number(val()) * 1000
     else if (a === '--retries') opts.retries = Number(val())
     else if (a === '--bpftrace') opts.bpftrace = val()
+    else if (a === '--render') {
+      // re-render the table of an earlier results.json (after a change of the table's code)
+      const res = JSON.parse(readFileSync(val(), 'utf8')) as Results
+      const summary = summarize(res.samples, res.replay, PLAN)
+      process.stdout.write(`${renderTable(summary, res.meta, res.params)}\n`)
+      return
+    }
     else if (a === '--help' || a === '-h') {
-      process.stdout.write('usage: sudo npx tsx bench/run.ts [--size small|full] [--repeat N] [--only flood,churn,sandboxes,million] [--out FILE] [--keep] [--quiet-wait SECONDS] [--retries N] [--bpftrace PATH]\n')
+      process.stdout.write('usage: sudo npx tsx bench/run.ts [--size small|full] [--repeat N] [--only flood,churn,sandboxes,million] [--out FILE] [--keep] [--quiet-wait SECONDS] [--retries N] [--bpftrace PATH] | --render RESULTS.json\n')
       return
     } else throw new Error(`unknown argument ${a}`)
   }

@@ -27,6 +27,10 @@ export interface Accounting {
   footer: boolean
   /** per event kind, from the footer */
   kinds: Record<string, number>
+  /** events written after an event with a later time (the contract wants time order) */
+  outOfOrder: number
+  /** how far back the worst of them went, ms */
+  maxLagMs: number
 }
 
 /** What a workload did, as its manifest says (see bench/workloads/benchwork.c). */
@@ -58,7 +62,6 @@ export async function accountTrace(file: string, m: Manifest, scope: 'all' | 'sa
     selfExit: new Map<number, number>(), // watched process's own exit (code 0)
     selfReap: new Map<number, number>(),
     noiseEvents: 0,
-    hostEventsOfWorkload: 0,
   }
   const inc = (map: Map<number, number>, k: number, n = 1): void => {
     map.set(k, (map.get(k) ?? 0) + n)
@@ -67,6 +70,14 @@ export async function accountTrace(file: string, m: Manifest, scope: 'all' | 'sa
   let records = 0
   let lost = 0
   let footer: Rec | undefined
+  // Exits, reaps and SIGCHLD are matched to forks after the whole file is read: a line that came
+  // later than the decoder's reorder window is written out of time order.
+  const exits: Array<[number, number]> = [] // [pid, code] of whole-process exits
+  const reaps: Array<[number, number, number | undefined]> = [] // [reaper, child, exited]
+  const chld: Array<[number, number]> = [] // [from, to] kernel SIGCHLD
+  let maxT = 0
+  let outOfOrder = 0
+  let maxLagNs = 0
   for await (const l of lines(file)) {
     records++
     const r = JSON.parse(l) as Rec
@@ -74,13 +85,17 @@ export async function accountTrace(file: string, m: Manifest, scope: 'all' | 'sa
     if (r.type === 'footer') footer = r
     if (r.type !== 'event') continue
     events++
+    if (r.t < maxT) {
+      outOfOrder++
+      maxLagNs = Math.max(maxLagNs, maxT - r.t)
+    } else maxT = r.t
     const pids = [r.from?.pid, r.to?.pid, r.proc?.pid, r.parent?.pid, r.child?.pid, r.reaper?.pid]
     if (pids.some((p) => p !== undefined && noise.has(p))) c.noiseEvents++
     switch (r.kind) {
       case 'signal':
         if (watch.has(r.from.pid) && r.sig === 10) inc(c.sig10, r.from.pid)
         if (watch.has(r.from.pid) && r.sig === 0) inc(c.sig0, r.from.pid)
-        if (r.via === 'kernel' && r.sig === 17 && r.to && watch.has(r.to.pid) && parents.get(r.from.pid) === r.to.pid) inc(c.sigchld, r.to.pid)
+        if (r.via === 'kernel' && r.sig === 17 && r.to) chld.push([r.from.pid, r.to.pid])
         break
       case 'flood':
         if (watch.has(r.from.pid) && r.sig === 10 && r.of === 'signal') inc(c.flood10, r.from.pid, r.count)
@@ -95,20 +110,26 @@ export async function accountTrace(file: string, m: Manifest, scope: 'all' | 'sa
           parents.set(r.child.pid, r.parent.pid)
         }
         break
-      case 'exit': {
-        const parent = parents.get(r.proc.pid)
-        if (parent !== undefined && r.groupDead && r.code === 7) inc(c.exits, parent)
-        if (watch.has(r.proc.pid) && r.groupDead && r.code === 0) inc(c.selfExit, r.proc.pid)
+      case 'exit':
+        if (r.groupDead) exits.push([r.proc.pid, r.code ?? -1])
         break
-      }
       case 'reap':
-        if (watch.has(r.reaper.pid) && parents.get(r.child.pid) === r.reaper.pid && r.status?.exited === 7) inc(c.reaps, r.reaper.pid)
-        if (watch.has(r.child.pid)) inc(c.selfReap, r.child.pid)
+        reaps.push([r.reaper.pid, r.child.pid, r.status?.exited])
         break
       default:
         break
     }
   }
+  for (const [pid, code] of exits) {
+    const parent = parents.get(pid)
+    if (parent !== undefined && code === 7) inc(c.exits, parent)
+    if (watch.has(pid) && code === 0) inc(c.selfExit, pid)
+  }
+  for (const [reaper, child, exited] of reaps) {
+    if (watch.has(reaper) && parents.get(child) === reaper && exited === 7) inc(c.reaps, reaper)
+    if (watch.has(child)) inc(c.selfReap, child)
+  }
+  for (const [from, to] of chld) if (watch.has(to) && parents.get(from) === to) inc(c.sigchld, to)
   const checks: Check[] = []
   const t: Tally = {check: (what, expected, found) => checks.push({what, expected, found})}
   const sum = (map: Map<number, number>, keys: number[]): number => keys.reduce((n, k) => n + (map.get(k) ?? 0), 0)
@@ -153,6 +174,8 @@ export async function accountTrace(file: string, m: Manifest, scope: 'all' | 'sa
     lost,
     footer: footer !== undefined,
     kinds: footer?.kinds ?? {},
+    outOfOrder,
+    maxLagMs: maxLagNs / 1e6,
   }
 }
 

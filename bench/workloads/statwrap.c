@@ -10,6 +10,9 @@
  * $BENCH_STAT_OUT and the command from $BENCH_REAL_BPFTRACE (default /usr/bin/bpftrace), so
  * `pausetrace record --bpftrace .../bpftrace` reports what its bpftrace cost.
  *
+ * Experiments: when the command run is a bpftrace and $BENCH_BPFTRACE_NICE is set, the child gets
+ * that nice value (e.g. -10) before it starts.
+ *
  * Build: gcc -O2 -Wall -Wextra -Werror -o statwrap statwrap.c
  */
 #define _GNU_SOURCE
@@ -21,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/time.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -86,6 +90,15 @@ int main(int argc, char **argv)
 		sa.sa_handler = SIG_DFL;
 		for (k = 0; k < sizeof sigs / sizeof sigs[0]; k++)
 			sigaction(sigs[k], &sa, NULL);
+		{
+			char base[4096];
+			const char *nice_v = getenv("BENCH_BPFTRACE_NICE");
+
+			snprintf(base, sizeof base, "%s", cmd);
+			if (nice_v && *nice_v && strcmp(basename(base), "bpftrace") == 0 &&
+			    setpriority(PRIO_PROCESS, 0, atoi(nice_v)) != 0)
+				perror("statwrap: setpriority");
+		}
 		execvp(cmd, args);
 		fprintf(stderr, "statwrap: cannot run %s: %s\n", cmd, strerror(errno));
 		_exit(127);
