@@ -978,6 +978,10 @@ async function main(): Promise<void> {
       opts.size = v
     } else if (a === '--repeat') opts.repeat = Number(val())
     else if (a === '--only') opts.only = val().split(',') as ScenarioName[]
+    else if (a === '--variants') {
+      const keep = val().split(',')
+      opts.plan = Object.fromEntries(SCENARIOS.map((s) => [s, PLAN[s].filter((v) => keep.includes(v))])) as Record<ScenarioName, Variant[]>
+    }
     else if (a === '--out') opts.out = val()
     else if (a === '--keep') opts.keep = true
     else if (a === '--quiet-wait') opts.quietWaitMs = Number(val()) * 1000
@@ -991,7 +995,7 @@ async function main(): Promise<void> {
       return
     }
     else if (a === '--help' || a === '-h') {
-      process.stdout.write('usage: sudo npx tsx bench/run.ts [--size small|full] [--repeat N] [--only flood,churn,sandboxes,million] [--out FILE] [--keep] [--quiet-wait SECONDS] [--retries N] [--bpftrace PATH] | --render RESULTS.json\n')
+      process.stdout.write('usage: sudo npx tsx bench/run.ts [--size small|full] [--repeat N] [--only flood,churn,sandboxes,million] [--variants untraced,bare,record-all,record-default,watch-tty] [--out FILE] [--keep] [--quiet-wait SECONDS] [--retries N] [--bpftrace PATH] | --render RESULTS.json\n')
       return
     } else throw new Error(`unknown argument ${a}`)
   }

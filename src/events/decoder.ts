@@ -303,9 +303,6 @@ export class Decoder {
       p = {tid: a.tid, pid: a.pid, comm: comm ?? '', innerPid: a.innerPid, pidns: a.pidns, level: a.level, netns: a.netns, ipcns: a.ipcns, utsns: a.utsns, mntns: a.mntns, cgroupId: a.cgroupId, ppid: a.ppid}
       this.procs.set(a.tid, p)
     } else {
-      // least recently seen first out: a busy long-lived process (a pause) stays in the table
-      this.procs.delete(a.tid)
-      this.procs.set(a.tid, p)
       p.pid = a.pid
       p.innerPid = a.innerPid
       p.pidns = a.pidns
@@ -537,13 +534,11 @@ export class Decoder {
 
   private fork(t: number, f: RawLine & {tag: 'F'}): void {
     const parent = this.learn(f.actor, f.comm)
-    let childInfo = this.procs.get(f.childTid)
-    if (!childInfo) {
-      childInfo = f.thread
-        ? {...parent, tid: f.childTid, innerPid: parent.innerPid}
-        : {...parent, tid: f.childTid, pid: f.childTid, innerPid: parent.level === 0 ? null : null, ppid: parent.pid}
-      this.procs.set(f.childTid, childInfo)
-    }
+    // always a fresh entry: the child's TID may be a reused one with a stale entry
+    const childInfo: ProcInfo = f.thread
+      ? {...parent, tid: f.childTid, innerPid: parent.innerPid}
+      : {...parent, tid: f.childTid, pid: f.childTid, innerPid: null, ppid: parent.pid}
+    this.procs.set(f.childTid, childInfo)
     const ev = {type: 'event' as const, kind: 'fork' as const, t, ts: this.ts(t), parent: this.ref(parent), child: this.ref(childInfo), thread: f.thread}
     this.ready(ev)
   }
