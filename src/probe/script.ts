@@ -76,6 +76,7 @@ export function buildScript(opts: ScriptOptions): string {
   const seed = scope.kind === 'sandboxes' ? checkedInts(scope.seed.slice(0, MAX_SEED), 'pid', 4_194_304) : []
   const signals = checkedInts(opts.signals, 'signal', 64)
   const floodN = checkedInts([opts.floodN ?? DEFAULT_FLOOD_N], 'flood count', 1_000_000)[0]
+  if (floodN < 1) throw new RangeError('flood count must be at least 1')
   const floodNs = checkedInts([opts.floodWindowNs ?? DEFAULT_FLOOD_WINDOW_NS], 'flood window', 60e9)[0]
 
   const any = '(pid != $1 && @stop == 0)'
@@ -146,6 +147,16 @@ export function buildScript(opts: ScriptOptions): string {
     .replaceAll('@SBX_CLEAR', sbx ? 'clear(@sbx);' : '')
   text = replaceCalls(text, '@SBX_ADD', (expr) => (sbx ? `@sbx[${expr}] = 1;` : ''))
   text = replaceCalls(text, '@SBX_DEL', (expr) => (sbx ? `delete(@sbx[${expr}]);` : ''))
+  // Whether a signal syscall may concern the scope, judged at its enter: KSCOPE(target, second
+  // target or 0, whether a target <= 0 names a group). Runs before @TSCOPE is expanded.
+  text = replaceCalls(text, '@KSCOPE', (args) => {
+    if (scope.kind === 'all') return '1'
+    const [a, b, group] = args.split(',').map((x) => x.trim())
+    const parts = [actorScope, `@TSCOPE(${a})`]
+    if (b !== '0') parts.push(`@TSCOPE(${b})`)
+    if (group === '1') parts.push(`${a} <= 0`)
+    return `(${parts.join(' || ')})`
+  })
   text = replaceCalls(text, '@TSCOPE', targetScope)
   text = replaceCalls(text, '@SIGFILTER', sigFilter)
   return text
