@@ -48,6 +48,11 @@ export interface DecoderOptions {
   wallOffsetMs?: number
   /** how long lines wait to be put back in kernel time order (per-CPU buffers of bpftrace 0.17) */
   reorderWindowNs?: number
+  /**
+   * The window grows, up to this, when a line arrives later than the window allowed (a reader
+   * behind a busy CPU's buffer); it shrinks back after 30 s of kernel time with no late line.
+   */
+  maxReorderWindowNs?: number
   resolver?: ProcResolver
   classifier?: Classifier
 }
@@ -81,11 +86,20 @@ export interface DecoderStats {
   lostReported: number
   lostFound: number
   flooded: number
+  /** reaps whose child could not be named (its PID inside a namespace unknown): each is a `lost` record */
   unresolvedReaps: number
+  /** lines that came after later ones had been released (written out of time order) */
+  lateLines: number
+  /** the largest reorder window used, ns */
+  maxWindowNs: number
+  /** syscall exit lines that came after their signals had been written without them */
+  lateSyscalls: number
 }
 
+const SHRINK_AFTER_NS = 30e9
+
 export class Decoder {
-  readonly stats: DecoderStats = {seen: {}, badLines: 0, lostReported: 0, lostFound: 0, flooded: 0, unresolvedReaps: 0}
+  readonly stats: DecoderStats = {seen: {}, badLines: 0, lostReported: 0, lostFound: 0, flooded: 0, unresolvedReaps: 0, lateLines: 0, maxWindowNs: 0, lateSyscalls: 0}
   /** bpftrace's own view, from the BEGIN marker: the host PID namespace */
   marker?: {ns: string; pidns: number; netns: number}
   attachedProbes?: number
@@ -94,7 +108,17 @@ export class Decoder {
 
   private base?: string
   private wallBaseMs = 0
-  private readonly window: number
+  private window: number
+  private readonly minWindow: number
+  private readonly maxWindow: number
+  /** everything up to this t has been released */
+  private releasedUpTo = Number.NEGATIVE_INFINITY
+  private lastLateT = 0
+  /** lines pushed since the last tick: the clock releases only when input is idle */
+  private pushedSinceTick = 0
+  /** reaps waiting for their child's PID or exit status (its lines came late) */
+  private heldReaps: Array<{t: number; w: RawLine & {tag: 'W'}}> = []
+  private closedKeys = new Set<string>()
   private heap = new MinHeap<Queued>()
   private seq = 0
   private maxT = 0
@@ -109,7 +133,9 @@ export class Decoder {
 
   constructor(private readonly opts: DecoderOptions = {}) {
     if (opts.baseNs !== undefined) this.setBase(opts.baseNs)
-    this.window = opts.reorderWindowNs ?? 250_000_000
+    this.window = this.minWindow = opts.reorderWindowNs ?? 250_000_000
+    this.maxWindow = Math.max(this.minWindow, opts.maxReorderWindowNs ?? 2_000_000_000)
+    this.stats.maxWindowNs = this.window
   }
 
   private setBase(ns: string): void {
@@ -124,6 +150,7 @@ export class Decoder {
 
   /** One bpftrace record in; the records now ready, in time order, out. */
   push(rec: BtRecord): DecodedRecord[] {
+    this.pushedSinceTick++
     switch (rec.type) {
       case 'printf': {
         const line = parseRawLine(rec.text)
@@ -147,7 +174,11 @@ export class Decoder {
           if (line.target) this.learn(line.target, line.targetComm)
           else this.lookup(line.targetTid)
         }
-        this.enqueue(Math.max(0, nsSince(line.ns, this.base as string)), {q: 'line', line})
+        {
+          const t = Math.max(0, nsSince(line.ns, this.base as string))
+          if (t < this.releasedUpTo) this.late(t)
+          this.enqueue(t, {q: 'line', line})
+        }
         break
       }
       case 'lost':
@@ -185,16 +216,34 @@ export class Decoder {
     return []
   }
 
-  /** Time passes with no lines: release what is older than the window. nowNs is CLOCK_MONOTONIC. */
+  /**
+   * Time passes: when no line came since the last tick, release what is older than the window.
+   * (While lines flow, they drive the release: a reader behind on a busy CPU's buffer must not
+   * release by the clock what that buffer still holds.) nowNs is CLOCK_MONOTONIC.
+   */
   tick(nowNs: string): DecodedRecord[] {
-    if (this.base === undefined) return []
+    const idle = this.pushedSinceTick === 0
+    this.pushedSinceTick = 0
+    if (this.base === undefined || !idle) return []
     return this.release(nsSince(nowNs, this.base) - this.window)
+  }
+
+  /** A line older than what was already released: widen the window so that the next ones wait long enough. */
+  private late(t: number): void {
+    this.stats.lateLines++
+    this.lastLateT = this.maxT
+    const need = (this.releasedUpTo - t + this.window) * 1.25
+    if (need > this.window) {
+      this.window = Math.min(this.maxWindow, need)
+      if (this.window > this.stats.maxWindowNs) this.stats.maxWindowNs = this.window
+    }
   }
 
   /** End of input: everything left, then one `lost` record for what the kernel counted and no line showed. */
   finish(): DecodedRecord[] {
     const out = this.release(Number.POSITIVE_INFINITY)
     for (const slot of this.slots) this.closeSlot(slot)
+    this.retryReaps(Number.POSITIVE_INFINITY)
     out.push(...this.flushSlots())
     const produced = this.stats.produced
     if (produced) {
@@ -231,10 +280,16 @@ export class Decoder {
   }
 
   private release(upTo: number): DecodedRecord[] {
+    if (upTo > this.releasedUpTo) this.releasedUpTo = upTo
+    if (this.window > this.minWindow && this.maxT - this.lastLateT > SHRINK_AFTER_NS) {
+      this.window = Math.max(this.minWindow, this.window / 2)
+      this.lastLateT = this.maxT
+    }
     for (let top = this.heap.peek(); top && top.t <= upTo; top = this.heap.peek()) {
       this.heap.pop()
       this.handle(top.t, top.value)
     }
+    if (this.heldReaps.length > 0) this.retryReaps(upTo)
     // A generate line whose syscall-exit line never came (lost): close it after a window.
     for (const slot of this.slots) if (slot.gens && slot.openedT !== undefined && slot.openedT < upTo - this.window) this.closeSlot(slot)
     return this.flushSlots()
@@ -438,6 +493,10 @@ export class Decoder {
       slot.events = this.signalEvents(t, s, slot.gens ?? [])
       slot.gens = undefined
       this.pending.delete(key)
+    } else if (this.closedKeys.delete(key)) {
+      // Its signals were already written (marked incomplete) when this line was overdue.
+      this.stats.lateSyscalls++
+      return
     } else {
       this.ready(...this.signalEvents(t, s, []))
     }
@@ -449,7 +508,11 @@ export class Decoder {
     if (!slot.gens) return
     slot.events = this.signalEvents(slot.openedT ?? 0, undefined, slot.gens)
     slot.gens = undefined
-    if (slot.key) this.pending.delete(slot.key)
+    if (slot.key) {
+      this.pending.delete(slot.key)
+      this.closedKeys.add(slot.key)
+      if (this.closedKeys.size > 4096) this.closedKeys.delete(this.closedKeys.values().next().value as string)
+    }
   }
 
   private deliver(t: number, d: RawLine & {tag: 'D'}): void {
@@ -493,16 +556,32 @@ export class Decoder {
   }
 
   private reap(t: number, w: RawLine & {tag: 'W'}): void {
+    if (!this.tryReap(t, w)) this.heldReaps.push({t, w})
+  }
+
+  /** Held reaps: written once their child is known, or as one lost record each once overdue. */
+  private retryReaps(upTo: number): void {
+    const still: Array<{t: number; w: RawLine & {tag: 'W'}}> = []
+    for (const h of this.heldReaps) {
+      if (this.tryReap(h.t, h.w)) continue
+      // Held as long as the window may ever grow: a reap is rare enough to wait for its child's line.
+      if (h.t < upTo - this.maxWindow) {
+        this.stats.unresolvedReaps++
+        this.ready({type: 'lost', t: h.t, count: 1, source: 'unresolved'})
+      } else still.push(h)
+    }
+    this.heldReaps = still
+  }
+
+  /** The reap event, when its child's host PID and status can be told; false to hold it. */
+  private tryReap(t: number, w: RawLine & {tag: 'W'}): boolean {
     const reaper = this.learn(w.actor, w.comm)
     const syscall = w.syscall === 4 ? 'wait4' : 'waitid'
     const nsPid = syscall === 'wait4' ? w.ret : w.siPid
     let hostPid: number | undefined
     if (w.actor.level === 0) hostPid = nsPid
     else hostPid = this.nsIndex.get(`${w.actor.pidns}:${nsPid}`) ?? this.opts.resolver?.hostPid(w.actor.pidns, nsPid)
-    if (hostPid === undefined) {
-      this.stats.unresolvedReaps++
-      return
-    }
+    if (hostPid === undefined) return false
     let status: WaitStatus | undefined
     let statusFrom: ReapEvent['statusFrom'] = 'wait'
     if (syscall === 'waitid') status = fromSiginfo(w.siCode, w.siStatus)
@@ -512,10 +591,7 @@ export class Decoder {
       const x = this.exitStatus.get(hostPid) ?? this.opts.resolver?.zombieStatus(hostPid)
       if (x !== undefined) status = fromWaitStatus(x)
     }
-    if (!status) {
-      this.stats.unresolvedReaps++
-      return
-    }
+    if (!status) return false
     const childInfo = this.procs.get(hostPid)
     const child: ProcRef = childInfo
       ? this.ref(childInfo)
@@ -530,6 +606,7 @@ export class Decoder {
       if (childInfo && childInfo.innerPid !== null) this.nsIndex.delete(`${childInfo.pidns}:${childInfo.innerPid}`)
     }
     this.ready(ev)
+    return true
   }
 
   private fork(t: number, f: RawLine & {tag: 'F'}): void {

@@ -113,7 +113,7 @@ export interface LostRecord {
   t: number
   count: number
   /** where the loss was seen: reported by bpftrace, or found by comparing the kernel's counts */
-  source?: 'bpftrace' | 'kernel-count' | 'parser'
+  source?: 'bpftrace' | 'kernel-count' | 'parser' | 'unresolved'
 }
 
 export interface HeaderRecord {

@@ -65,6 +65,70 @@ describe('decoder', () => {
     assert.deepEqual(lost.map((r) => r.type === 'lost' && [r.count, r.source]), [[3, 'bpftrace']])
   })
 
+  describe('lines that come late (a reader behind on one CPU\'s buffer)', () => {
+    const {stdout, manifest} = workloadFixture('0.17.0')
+    const raw = stdout.toString('utf8').split('\n')
+    // the fixture spans ~70 ms: a 2 ms window makes lines moved by tens of ms late
+    const opts = {reorderWindowNs: 2e6}
+    const nsOf = (l: string): number => Number(/"data": "[SGDEWFX] (\d+)/.exec(l)?.[1] ?? 0)
+    // the event lines put in time order first (the recording has its own CPU-buffer disorder)
+    const slots = raw.flatMap((l, i) => (nsOf(l) > 0 ? [i] : []))
+    const sorted = slots.map((i) => raw[i]).sort((a, b) => nsOf(a) - nsOf(b))
+    const lines = [...raw]
+    slots.forEach((i, k) => (lines[i] = sorted[k]))
+    /** the stream with line `i` moved to where the stream is `laterMs` past its time */
+    const moved = (i: number, laterMs: number): string[] => {
+      const out = [...lines]
+      const [line] = out.splice(i, 1)
+      const at = out.findIndex((l) => nsOf(l) > nsOf(line) + laterMs * 1e6)
+      out.splice(at + 1, 0, line)
+      return out
+    }
+    // the exit of a child (inner PID 2) that its namespace's PID 1 reaps with wait4(-1, NULL): the
+    // reap can only be named, and given a status, from that exit line
+    const childExit = lines.findIndex((l) => l.includes('"data": "E ') && / 2 4026532250 1 /.test(l))
+    const signalExit = lines.findIndex((l) => l.includes('"data": "S ') && lines.some((g) => g.includes('"data": "G ') && g.includes(` ${/"data": "S \d+ (\d+)/.exec(l)?.[1]} `)))
+
+    it('holds a reap until its child\'s late exit line names it, and widens the window', () => {
+      assert.ok(childExit > 0)
+      const {records, decoder} = decodeText(moved(childExit, 10).join('\n'), opts)
+      assertWorkloadTrace(records, manifest)
+      assert.equal(decoder.stats.unresolvedReaps, 0)
+      assert.ok(decoder.stats.lateLines >= 1)
+      assert.ok(decoder.stats.maxWindowNs > 20e6, `window ${decoder.stats.maxWindowNs}`)
+      assert.deepEqual(records.filter((r) => r.type === 'lost'), [])
+    })
+
+    it('writes a syscall\'s signals once when its exit line comes after they were written', () => {
+      assert.ok(signalExit > 0)
+      const before = decodeText(lines.join('\n'), opts).records.filter((r) => r.type === 'event' && r.kind === 'signal').length
+      const {records, decoder} = decodeText(moved(signalExit, 30).join('\n'), opts)
+      const signals = records.filter((r) => r.type === 'event' && r.kind === 'signal')
+      assert.equal(signals.length, before)
+      assert.equal(decoder.stats.lateSyscalls, 1)
+      assert.equal(signals.filter((r) => 'incomplete' in r).length, 1)
+      assertValidRecords(records)
+    })
+
+    it('reports a reap whose child cannot be named as one lost record, not silence', () => {
+      const {records, decoder} = decodeText(lines.filter((_, i) => i !== childExit).join('\n'), opts)
+      assert.deepEqual(records.filter((r) => r.type === 'lost').map((r) => r.type === 'lost' && [r.count, r.source]), [[1, 'unresolved'], [1, 'kernel-count']])
+      assert.equal(decoder.stats.unresolvedReaps, 1)
+      assertValidRecords(records)
+    })
+
+    it('releases by the clock only while no line comes', () => {
+      const d = new Decoder()
+      const first = lines.filter((l) => l.includes('"data": "')).slice(0, 40)
+      let out = first.flatMap((l) => d.push(parseBpftraceLine(l)!))
+      const far = String(BigInt(Math.max(...first.map(nsOf))) + 10_000_000_000n)
+      out = out.concat(d.tick(far))
+      assert.equal(out.filter((r) => r.type === 'event').length, 0, 'lines came since the last tick: nothing released by the clock')
+      out = out.concat(d.tick(far))
+      assert.ok(out.filter((r) => r.type === 'event').length > 0, 'idle: released')
+    })
+  })
+
   it('counts a malformed line as lost and goes on', () => {
     const d = new Decoder()
     const out = [
