@@ -1,5 +1,6 @@
 // Which bpftrace to run and what it can do: the command (flag, PAUSETRACE_BPFTRACE, PATH), its
 // version, and the program syntax and environment that version needs.
+import os from 'node:os'
 import {execFile} from 'node:child_process'
 import {accessSync, closeSync, constants, openSync, statSync} from 'node:fs'
 import path from 'node:path'
@@ -79,14 +80,26 @@ export function kernelHasPidFlexArray(release: string): boolean {
   return maj > 6 || (maj === 6 && min >= 5)
 }
 
+/**
+ * Pages per CPU for bpftrace 0.17's per-CPU perf buffers: 16 MiB in all, each CPU's a power of
+ * two between 1 MiB (256 pages) and 8 MiB (2048), so that a burst while the reader is behind
+ * does not overflow them on small nodes, and a 64-CPU node does not lock 512 MiB.
+ */
+export function perCpuPages(cpus: number): number {
+  const budget = 4096 / Math.max(1, cpus)
+  let pages = 256
+  while (pages * 2 <= Math.min(2048, budget)) pages *= 2
+  return pages
+}
+
 /** Environment for the bpftrace child: bigger maps and buffers than the defaults. */
-export function bpftraceEnv(info: Pick<BpftraceInfo, 'major' | 'minor'>, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+export function bpftraceEnv(info: Pick<BpftraceInfo, 'major' | 'minor'>, env: NodeJS.ProcessEnv = process.env, cpus = os.availableParallelism()): NodeJS.ProcessEnv {
   const ringbuf = info.major > 0 || info.minor >= 18
   return {
     ...env,
     BPFTRACE_MAP_KEYS_MAX: env.BPFTRACE_MAP_KEYS_MAX ?? '65536',
     // 0.17: per-CPU perf buffers (pages per CPU); 0.18+: one ring buffer shared by all CPUs.
-    BPFTRACE_PERF_RB_PAGES: env.BPFTRACE_PERF_RB_PAGES ?? (ringbuf ? '2048' : '256'),
+    BPFTRACE_PERF_RB_PAGES: env.BPFTRACE_PERF_RB_PAGES ?? (ringbuf ? '2048' : String(perCpuPages(cpus))),
   }
 }
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import {buildScript, MAX_SEED} from '../../src/probe/script.js'
-import {parseVersion, usesArgsDot, hasRawTracepoints, kernelHasPidFlexArray} from '../../src/probe/bpftrace.js'
+import {parseVersion, usesArgsDot, hasRawTracepoints, kernelHasPidFlexArray, bpftraceEnv, perCpuPages} from '../../src/probe/bpftrace.js'
 import {parseFilters} from '../../src/flags.js'
 import {UsageError} from '../../src/errors.js'
 
@@ -65,5 +65,20 @@ describe('bpftrace versions', () => {
     assert.deepEqual([0.17, 0.18, 0.19, 0.27].map((v) => usesArgsDot({major: 0, minor: Math.round((v % 1) * 100)})), [false, false, true, true])
     assert.deepEqual([17, 18, 23].map((minor) => hasRawTracepoints({major: 0, minor})), [false, true, true])
     assert.deepEqual(['5.15.0-91-generic', '6.1.0-18-amd64', '6.5.0', '6.18.44-fc-v669'].map(kernelHasPidFlexArray), [false, false, true, true])
+  })
+
+  it('sizes bpftrace 0.17\'s per-CPU buffers to 16 MiB in all, 1 to 8 MiB per CPU, a power of two', () => {
+    assert.deepEqual([1, 2, 3, 4, 8, 16, 64, 256].map(perCpuPages), [2048, 2048, 1024, 1024, 512, 256, 256, 256])
+    assert.equal(bpftraceEnv({major: 0, minor: 17}, {}, 2).BPFTRACE_PERF_RB_PAGES, '2048')
+    assert.equal(bpftraceEnv({major: 0, minor: 20}, {}, 2).BPFTRACE_PERF_RB_PAGES, '2048')
+    assert.equal(bpftraceEnv({major: 0, minor: 17}, {BPFTRACE_PERF_RB_PAGES: '64'}, 2).BPFTRACE_PERF_RB_PAGES, '64')
+  })
+
+  it('stashes only the signal syscalls that may concern the scope', () => {
+    const sbx = buildScript({argsDot: true, pidFlexArray: false, rawSignalGenerate: true, scope: {kind: 'sandboxes', seed: [10, 11]}})
+    // a host kill between host processes: the caller's scope, the target in @sbx, or a group
+    assert.match(sbx, /sys_enter_kill \/[^\n]*@sbx\[args\.pid\][^\n]*args\.pid <= 0\)\//)
+    assert.match(sbx, /sys_enter_tgkill \/[^\n]*@sbx\[args\.tgid\] \|\| @sbx\[args\.pid\]\)\//)
+    assert.doesNotMatch(buildScript({argsDot: false, pidFlexArray: true, scope: {kind: 'all'}}), /sys_enter_kill \/[^\n]*@sbx/)
   })
 })
