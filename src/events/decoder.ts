@@ -119,6 +119,8 @@ export class Decoder {
   /** reaps waiting for their child's PID or exit status (its lines came late) */
   private heldReaps: Array<{t: number; w: RawLine & {tag: 'W'}}> = []
   private closedKeys = new Set<string>()
+  private tsSec = Number.NaN
+  private tsPrefix = ''
   private heap = new MinHeap<Queued>()
   private seq = 0
   private maxT = 0
@@ -402,8 +404,16 @@ export class Decoder {
     return {pid: pid ?? tid, tid, comm: comm ?? '', innerPid: null, sandbox: null, role: 'host'}
   }
 
+  /** ISO time of t; the text of the current second is kept, so most events only format their ms. */
   private ts(t: number): string {
-    return new Date(this.wallBaseMs + t / 1e6).toISOString()
+    const ms = Math.floor(this.wallBaseMs + t / 1e6)
+    const sec = ms - (((ms % 1000) + 1000) % 1000)
+    if (sec !== this.tsSec) {
+      this.tsSec = sec
+      this.tsPrefix = new Date(sec).toISOString().slice(0, -4)
+    }
+    const m = ms - sec
+    return `${this.tsPrefix}${m < 10 ? '00' : m < 100 ? '0' : ''}${m}Z`
   }
 
   // ---- signals --------------------------------------------------------------------------
@@ -448,12 +458,21 @@ export class Decoder {
     const from = this.ref(sender)
     const via = VIA[s.via] ?? 'kill'
     const target = this.target(s, gens)
-    const base = {type: 'event' as const, kind: 'signal' as const, sig: s.sig, signame: signalName(s.sig), via, from, target}
-    const errno = s.ret < 0 ? {errno: errnoName(-s.ret)} : {}
-    if (gens.length === 0) return [{...base, t, ts: this.ts(t), ret: s.ret, ...errno}]
+    const signame = signalName(s.sig)
+    const errno = s.ret < 0 ? errnoName(-s.ret) : undefined
+    // (built field by field, in the order they are written: this runs once per signal)
+    if (gens.length === 0) {
+      const ev: SignalEvent = {type: 'event', kind: 'signal', sig: s.sig, signame, via, from, target, t, ts: this.ts(t), ret: s.ret}
+      if (errno !== undefined) ev.errno = errno
+      return [ev]
+    }
+    const tgid = via === 'tgkill' || via === 'rt_tgsigqueueinfo' ? s.a1 : undefined
     return gens.map((g) => {
       const tg = this.tOf(g)
-      return {...base, t: tg, ts: this.ts(tg), to: this.toRef(g, via === 'tgkill' || via === 'rt_tgsigqueueinfo' ? s.a1 : undefined), result: SIGNAL_RESULTS[g.result] ?? 'delivered', ret: s.ret, ...errno, code: siCodeName(g.sig, g.code)}
+      const ev: SignalEvent = {type: 'event', kind: 'signal', sig: s.sig, signame, via, from, target, t: tg, ts: this.ts(tg), to: this.toRef(g, tgid), result: SIGNAL_RESULTS[g.result] ?? 'delivered', ret: s.ret}
+      if (errno !== undefined) ev.errno = errno
+      ev.code = siCodeName(g.sig, g.code)
+      return ev
     })
   }
 
@@ -493,15 +512,18 @@ export class Decoder {
       slot.events = this.signalEvents(t, s, slot.gens ?? [])
       slot.gens = undefined
       this.pending.delete(key)
-    } else if (this.closedKeys.delete(key)) {
+    } else if (this.closedKeys.size > 0 && this.closedKeys.delete(key)) {
       // Its signals were already written (marked incomplete) when this line was overdue.
       this.stats.lateSyscalls++
       return
     } else {
       this.ready(...this.signalEvents(t, s, []))
     }
-    this.doneSyscalls.set(key, s)
-    if (this.doneSyscalls.size > 4096) this.doneSyscalls.delete(this.doneSyscalls.keys().next().value as string)
+    // Kept for generate lines that may still come, late: none for a check (signal 0) or a failure.
+    if (s.sig !== 0 && s.ret >= 0) {
+      this.doneSyscalls.set(key, s)
+      if (this.doneSyscalls.size > 4096) this.doneSyscalls.delete(this.doneSyscalls.keys().next().value as string)
+    }
   }
 
   private closeSlot(slot: Slot): void {

@@ -32,83 +32,151 @@ export type RawLine =
   | (Base & {tag: 'F'; childTid: number; thread: boolean; actor: Actor; comm: string})
   | (Base & {tag: 'X'; oldTid: number; actor: Actor; filename: string})
 
-/** Numeric fields after the time, per tag, before the actor block. */
-const FIXED: Record<string, number> = {S: 8, G: 15, D: 3, E: 3, W: 9, F: 2, X: 1}
-const ACTOR_FIELDS = 12
-const INT = /^-?\d+$/
-
 export type RawParse = RawLine | {tag: 'bad'; reason: string}
 
 function bad(reason: string): RawParse {
   return {tag: 'bad', reason}
 }
 
-/** Splits off `count` space-separated tokens; the rest of the line (may hold spaces) is the free text. */
-function tokens(text: string, count: number): {parts: string[]; rest: string} | undefined {
-  const parts: string[] = []
-  let pos = 0
-  for (let i = 0; i < count; i++) {
-    const sp = text.indexOf(' ', pos)
-    if (sp === -1) {
-      if (i === count - 1) {
-        parts.push(text.slice(pos))
-        return {parts, rest: ''}
-      }
-      return undefined
+/**
+ * Reads space-separated integers off a line by character codes: no substrings, no regular
+ * expressions (this runs once per traced event). `ok` turns false at the first token that is not
+ * a whole decimal number, or when the line ends too soon.
+ */
+class Fields {
+  pos = 0
+  ok = true
+  constructor(private readonly text: string) {}
+
+  /** the next token as a decimal string (kernel nanoseconds stay strings) */
+  str(): string {
+    const text = this.text
+    const start = this.pos
+    let i = start
+    if (text.charCodeAt(i) === 45) i++
+    const digits = i
+    while (i < text.length) {
+      const c = text.charCodeAt(i)
+      if (c < 48 || c > 57) break
+      i++
     }
-    parts.push(text.slice(pos, sp))
-    pos = sp + 1
+    if (i === digits || (i < text.length && text.charCodeAt(i) !== 32)) this.ok = false
+    this.pos = i + 1
+    return text.slice(start, i)
   }
-  return {parts, rest: text.slice(pos)}
+
+  /** the next token as a number */
+  int(): number {
+    const text = this.text
+    let i = this.pos
+    let neg = false
+    if (text.charCodeAt(i) === 45) {
+      neg = true
+      i++
+    }
+    const digits = i
+    let v = 0
+    while (i < text.length) {
+      const c = text.charCodeAt(i)
+      if (c < 48 || c > 57) break
+      v = v * 10 + (c - 48)
+      i++
+    }
+    if (i === digits || (i < text.length && text.charCodeAt(i) !== 32)) this.ok = false
+    if (i - digits > 15) v = Number(text.slice(digits, i)) // beyond 2^53: as Number() rounds it
+    this.pos = i + 1
+    return neg ? -v : v
+  }
+
+  /** the rest of the line (free text, may hold spaces; empty when the line ends at the last token) */
+  rest(): string {
+    return this.pos >= this.text.length ? '' : this.text.slice(this.pos)
+  }
+
+  /** whether the line ended exactly at the last token */
+  get atEnd(): boolean {
+    return this.pos === this.text.length + 1
+  }
+}
+
+function actorOf(f: Fields): Actor {
+  return {
+    tid: f.int(), pid: f.int(), innerTid: f.int(), innerPid: f.int(), pidns: f.int(), level: f.int(),
+    netns: f.int(), ipcns: f.int(), utsns: f.int(), mntns: f.int(), cgroupId: f.int(), ppid: f.int(),
+  }
 }
 
 export function parseRawLine(printf: string): RawParse {
   const text = printf.endsWith('\n') ? printf.slice(0, -1) : printf
   const tag = text.charAt(0)
   if (text.charAt(1) !== ' ') return bad('no tag')
+  const f = new Fields(text)
+  f.pos = 2
   if (tag === 'P') {
-    const t = tokens(text.slice(2), 4)
-    if (!t || !t.parts.every((p) => INT.test(p))) return bad('bad P line')
-    return {tag: 'P', ns: t.parts[0], level: Number(t.parts[1]), pidns: Number(t.parts[2]), netns: Number(t.parts[3])}
+    const line = {tag: 'P' as const, ns: f.str(), level: f.int(), pidns: f.int(), netns: f.int()}
+    return f.ok && f.atEnd ? line : bad('bad P line')
   }
-  if (tag === 'Q') return INT.test(text.slice(2)) ? {tag: 'Q', ns: text.slice(2)} : bad('bad Q line')
-  const fixed = FIXED[tag]
-  if (fixed === undefined) return bad(`unknown tag ${JSON.stringify(tag)}`)
-  const t = tokens(text.slice(2), 1 + fixed + ACTOR_FIELDS)
-  if (!t) return bad(`short ${tag} line`)
-  const p = t.parts
-  for (const x of p) if (!INT.test(x)) return bad(`non-numeric field in ${tag} line`)
-  const n = (i: number): number => Number(p[i])
-  const a = 1 + fixed
-  const actor: Actor = {
-    tid: n(a), pid: n(a + 1), innerTid: n(a + 2), innerPid: n(a + 3), pidns: n(a + 4), level: n(a + 5),
-    netns: n(a + 6), ipcns: n(a + 7), utsns: n(a + 8), mntns: n(a + 9), cgroupId: n(a + 10), ppid: n(a + 11),
+  if (tag === 'Q') {
+    const ns = f.str()
+    return f.ok && f.atEnd ? {tag: 'Q', ns} : bad('bad Q line')
   }
-  const ns = p[0]
-  const free = t.rest
+  let line: RawLine
+  const ns = f.str()
   switch (tag) {
-    case 'S':
-      return {tag, ns, enterNs: p[1], via: n(2), a1: n(3), a2: n(4), sig: n(5), ret: n(6), pgid: n(7), suppressed: n(8), actor, comm: free}
-    case 'G': {
-      // the target as read in the kernel (rawtracepoint form), or null (tracepoint form: zeros)
-      const target: Actor | null = n(10) === 0 ? null : {
-        tid: n(6), pid: n(7), innerTid: n(8), innerPid: n(9), pidns: n(10), level: n(11), netns: n(12), ipcns: n(13), utsns: n(14), mntns: n(15), cgroupId: 0, ppid: 0,
-      }
-      return {tag, ns, enterNs: p[1], sig: n(2), code: n(3), result: n(4), group: n(5), targetTid: n(6), target, actor, targetComm: free}
+    case 'S': {
+      const enterNs = f.str()
+      const via = f.int(), a1 = f.int(), a2 = f.int(), sig = f.int(), ret = f.int(), pgid = f.int(), suppressed = f.int()
+      const actor = actorOf(f)
+      line = {tag, ns, enterNs, via, a1, a2, sig, ret, pgid, suppressed, actor, comm: f.rest()}
+      break
     }
-    case 'D':
-      return {tag, ns, sig: n(1), code: n(2), handler: n(3), actor, comm: free}
-    case 'E':
-      return {tag, ns, exitCode: n(1), groupDead: n(2) !== 0, how: n(3), actor, comm: free}
-    case 'W':
-      return {tag, ns, syscall: n(1), ret: n(2), status: n(3), options: n(4), which: n(5), upid: n(6), siPid: n(7), siCode: n(8), siStatus: n(9), actor, comm: free}
-    case 'F':
-      return {tag, ns, childTid: n(1), thread: n(2) !== 0, actor, comm: free}
-    case 'X':
-      return {tag, ns, oldTid: n(1), actor, filename: free}
+    case 'G': {
+      const enterNs = f.str()
+      const sig = f.int(), code = f.int(), result = f.int(), group = f.int(), targetTid = f.int()
+      const tgid = f.int(), innerTid = f.int(), innerPid = f.int(), pidns = f.int(), level = f.int()
+      const netns = f.int(), ipcns = f.int(), utsns = f.int(), mntns = f.int()
+      // the target as read in the kernel (rawtracepoint form), or null (tracepoint form: zeros)
+      const target: Actor | null = pidns === 0 ? null : {tid: targetTid, pid: tgid, innerTid, innerPid, pidns, level, netns, ipcns, utsns, mntns, cgroupId: 0, ppid: 0}
+      const actor = actorOf(f)
+      line = {tag, ns, enterNs, sig, code, result, group, targetTid, target, actor, targetComm: f.rest()}
+      break
+    }
+    case 'D': {
+      const sig = f.int(), code = f.int(), handler = f.int()
+      line = {tag, ns, sig, code, handler, actor: actorOf(f), comm: ''}
+      line.comm = f.rest()
+      break
+    }
+    case 'E': {
+      const exitCode = f.int(), groupDead = f.int() !== 0, how = f.int()
+      line = {tag, ns, exitCode, groupDead, how, actor: actorOf(f), comm: ''}
+      line.comm = f.rest()
+      break
+    }
+    case 'W': {
+      const syscall = f.int(), ret = f.int(), status = f.int(), options = f.int(), which = f.int(), upid = f.int()
+      const siPid = f.int(), siCode = f.int(), siStatus = f.int()
+      line = {tag, ns, syscall, ret, status, options, which, upid, siPid, siCode, siStatus, actor: actorOf(f), comm: ''}
+      line.comm = f.rest()
+      break
+    }
+    case 'F': {
+      const childTid = f.int(), thread = f.int() !== 0
+      line = {tag, ns, childTid, thread, actor: actorOf(f), comm: ''}
+      line.comm = f.rest()
+      break
+    }
+    case 'X': {
+      const oldTid = f.int()
+      line = {tag, ns, oldTid, actor: actorOf(f), filename: ''}
+      line.filename = f.rest()
+      break
+    }
     default:
-      return bad(`unknown tag ${tag}`)
+      return bad(`unknown tag ${JSON.stringify(tag)}`)
   }
+  if (!f.ok) return bad(`short or non-numeric ${tag} line`)
+  return line
 }
 
 /** Kernel nanoseconds (decimal string) minus a base, as a number; exact while the difference < 2^53. */
