@@ -32,7 +32,23 @@ function latin1ToUtf8(s: string): string {
   return Buffer.from(s, 'latin1').toString('utf8')
 }
 
+const PRINTF_HEAD = '{"type": "printf", "data": "'
+const PRINTF_TAIL = '\\n"}'
+
+/** The common printf line (no escapes but its closing \n) read without JSON.parse; else undefined. */
+function fastPrintf(line: string): BtRecord | undefined {
+  if (!line.startsWith(PRINTF_HEAD) || !line.endsWith(PRINTF_TAIL)) return undefined
+  const end = line.length - PRINTF_TAIL.length
+  for (let i = PRINTF_HEAD.length; i < end; i++) {
+    const c = line.charCodeAt(i)
+    if (c === 92 || c === 34 || c < 32) return undefined
+  }
+  return {type: 'printf', text: `${line.slice(PRINTF_HEAD.length, end)}\n`}
+}
+
 export function parseBpftraceLine(line: string): BtRecord | null {
+  const fast = fastPrintf(line)
+  if (fast) return fast
   if (line.trim() === '') return null
   let o: unknown
   let highBytes = false
