@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../base-command.js'
 import {EXIT, EXIT_CODE_HELP} from '../errors.js'
 import {bpftraceFlag} from '../flags.js'
-import {formatDoctor, runDoctor, type DoctorReport} from '../doctor/doctor.js'
+import type {DoctorReport} from '../doctor/doctor.js'
 
 export default class Doctor extends BaseCommand {
   static override summary = 'Check that tracing can work on this machine, and say how to fix what cannot'
@@ -22,6 +22,7 @@ ${EXIT_CODE_HELP}`
 
   async run(): Promise<DoctorReport> {
     const {flags} = await this.parse(Doctor)
+    const {formatDoctor, runDoctor} = await import('../doctor/doctor.js')
     const report = await runDoctor({bpftrace: flags.bpftrace})
     process.stdout.write(flags.json ? `${JSON.stringify(report)}\n` : `${formatDoctor(report)}\n`)
     if (!report.ok) this.exit(EXIT.environment)

@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../base-command.js'
 import {EXIT_CODE_HELP} from '../errors.js'
 import {parseTraceFilters, traceFilterFlags} from '../flags.js'
-import {exportTrace, type ExportResult} from '../replay/export.js'
+import type {ExportResult} from '../replay/export.js'
 
 export default class Export extends BaseCommand {
   static override summary = 'Convert a trace file to Perfetto JSON or CSV'
@@ -29,6 +29,7 @@ ${EXIT_CODE_HELP}`
 
   async run(): Promise<ExportResult> {
     const {args, flags} = await this.parse(Export)
+    const {exportTrace} = await import('../replay/export.js')
     const result = await exportTrace({
       file: args.file,
       format: flags.format as 'perfetto' | 'csv',

@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core'
 import os from 'node:os'
 import {BaseCommand} from '../base-command.js'
 import {EXERCISES} from '../lab/exercises.js'
-import {LabMismatchError, runLab, type LabResult} from '../lab/run-lab.js'
+import type {LabResult} from '../lab/run-lab.js'
 import {RUNTIMES} from '../lab/runtime.js'
 import {bpftraceFlag, parseDurationMs} from '../flags.js'
 
@@ -52,6 +52,7 @@ EXIT CODES
       }
       return items
     }
+    const {LabMismatchError, runLab} = await import('../lab/run-lab.js')
     const result = await runLab({
       exercise: args.exercise,
       runtime: flags.runtime,

@@ -2,9 +2,7 @@ import {Flags} from '@oclif/core'
 import {readFileSync} from 'node:fs'
 import {BaseCommand} from '../base-command.js'
 import {EXIT_CODE_HELP} from '../errors.js'
-import {SandboxTracker} from '../sandbox/tracker.js'
-import {podMetadata} from '../sandbox/metadata.js'
-import {buildPodViews, formatPodViews, type PodView} from '../sandbox/pods.js'
+import type {PodView} from '../sandbox/pods.js'
 
 export default class Pods extends BaseCommand {
   static override summary = 'List the pod sandboxes on this node now'
@@ -24,6 +22,7 @@ ${EXIT_CODE_HELP}`
 
   async run(): Promise<PodView[]> {
     const {flags} = await this.parse(Pods)
+    const [{SandboxTracker}, {podMetadata}, {buildPodViews, formatPodViews}] = await Promise.all([import('../sandbox/tracker.js'), import('../sandbox/metadata.js'), import('../sandbox/pods.js')])
     const tracker = new SandboxTracker({meta: podMetadata()})
     tracker.scan()
     let uptime: number | undefined

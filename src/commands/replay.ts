@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../base-command.js'
 import {EXIT_CODE_HELP, UsageError} from '../errors.js'
 import {parseSpeed, parseTraceFilters, traceFilterFlags} from '../flags.js'
-import {replayTraces, type ReplayResult} from '../replay/replay.js'
+import type {ReplayResult} from '../replay/replay.js'
 
 export default class Replay extends BaseCommand {
   static override summary = 'Play trace files back as text or JSON lines'
@@ -51,6 +51,7 @@ ${EXIT_CODE_HELP}`
       const {replayTui} = await import('../replay/tui.js')
       return replayTui({files, filters, speed, warn: (line) => process.stderr.write(`${line}\n`)})
     }
+    const {replayTraces} = await import('../replay/replay.js')
     return replayTraces({
       files,
       format: flags.json ? 'json' : 'text',

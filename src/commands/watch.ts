@@ -3,7 +3,7 @@ import os from 'node:os'
 import {BaseCommand} from '../base-command.js'
 import {EXIT_CODE_HELP, TraceFailedError} from '../errors.js'
 import {bpftraceFlag, filterFlags, parseFilters} from '../flags.js'
-import {wantsTty, watchTrace, type WatchResult} from '../live/watch.js'
+import type {WatchResult} from '../live/watch.js'
 
 export default class Watch extends BaseCommand {
   static override summary = 'Watch signals, exits and reaps per pod sandbox, live'
@@ -28,6 +28,7 @@ ${EXIT_CODE_HELP}`
 
   async run(): Promise<WatchResult> {
     const {flags} = await this.parse(Watch)
+    const {wantsTty, watchTrace} = await import('../live/watch.js')
     const result = await watchTrace({
       filters: parseFilters(flags),
       record: flags.record,

@@ -19,6 +19,7 @@ import {AbortedError, identify, sleep, waitFor, type ProcIdentity} from './procs
 import {NamespacesRuntime} from './runtime-namespaces.js'
 import {PodmanRuntime} from './runtime-podman.js'
 import {RUNTIMES, type LabContainer, type LabRuntime, type LabSandbox, type Leftover, type Made, type RuntimeName} from './runtime.js'
+import {onStopSignals} from '../util/signals.js'
 
 export interface LabOptions {
   exercise: string
@@ -85,8 +86,7 @@ export async function runLab(opts: LabOptions): Promise<LabResult> {
     interrupted = true
     abort.abort()
   }
-  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP']
-  for (const s of signals) process.on(s, onSignal)
+  const offSignals = onStopSignals(onSignal)
 
   const runtime: LabRuntime = runtimeName === 'podman' ? new PodmanRuntime({log: (argv) => sink.command(argv), signal: abort.signal}) : new NamespacesRuntime({log: (argv) => sink.command(argv), signal: abort.signal})
   const records: LiveRecord[] = []
@@ -266,7 +266,7 @@ export async function runLab(opts: LabOptions): Promise<LabResult> {
       runtimeLeft = [{made: {what: 'directory', path: '?'}, why: `cleanup failed: ${(err as Error).message}`, fix: 'run `pausetrace pods` and remove what the lab made by hand'}]
     }
     leftovers = [...runtimeLeft, ...checkLeftovers([...runtime.made(), ...found], inNamespaces)]
-    for (const s of signals) process.off(s, onSignal)
+    offSignals()
     if (madeAny || leftovers.length > 0) sink.cleanup([...runtime.made(), ...found], leftovers)
   }
 

@@ -30,6 +30,17 @@ export interface LiveResult extends SessionResult {
   kinds: Record<string, number>
 }
 
+/** What record and watch return once a trace has ended. */
+export interface TraceTotals {
+  reason: StopReason
+  events: number
+  lost: number
+  kinds: Record<string, number>
+  flooded: number
+  countsVerified: boolean
+  stderrTail: string
+}
+
 export class LiveTrace {
   readonly tracker: SandboxTracker
   readonly session: TraceSession
@@ -122,6 +133,10 @@ export class LiveTrace {
 
   footer(result: LiveResult): FooterRecord {
     return {type: 'footer', endedAt: new Date().toISOString(), events: result.events, lost: this.lost, reason: result.reason, kinds: result.kinds, flooded: result.stats.flooded}
+  }
+
+  totals(result: LiveResult): TraceTotals {
+    return {reason: result.reason, events: result.events, lost: this.lost, kinds: result.kinds, flooded: result.stats.flooded, countsVerified: result.countsVerified, stderrTail: result.exit.stderrTail}
   }
 
   /** The summary line `record` prints on stderr. */

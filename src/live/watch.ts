@@ -7,9 +7,10 @@ import {bpftraceInfo} from '../probe/bpftrace.js'
 import {assertCanTrace} from '../probe/environment.js'
 import type {Filters} from '../record/session.js'
 import {TraceWriter} from '../record/writer.js'
-import type {StopReason} from '../events/types.js'
 import {formatRecord} from '../ui/text-line.js'
-import {LiveTrace, type LiveRecord} from './live-trace.js'
+import {onStopSignals} from '../util/signals.js'
+import {guardTerminal} from '../util/hangup.js'
+import {LiveTrace, type LiveRecord, type TraceTotals} from './live-trace.js'
 
 export interface WatchOptions {
   filters: Filters
@@ -25,15 +26,8 @@ export interface WatchOptions {
   log?: (line: string) => void
 }
 
-export interface WatchResult {
-  reason: StopReason
-  events: number
-  lost: number
-  kinds: Record<string, number>
-  flooded: number
-  countsVerified: boolean
+export interface WatchResult extends TraceTotals {
   record?: string
-  stderrTail: string
 }
 
 /** Whether `watch` should draw the Ink view: both ends a terminal, TERM not dumb, not under CI (as Ink itself decides). */
@@ -93,8 +87,9 @@ export async function watchTrace(opts: WatchOptions): Promise<WatchResult> {
   const timeline: TimelineT = new Timeline()
   let live: LiveTrace | undefined
   const stop = (): void => void live?.stop('interrupt')
-  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP']
-  for (const s of signals) process.on(s, stop)
+  const offSignals = onStopSignals(stop)
+  // the terminal closed under the view (or under the summary): a clean stop, as on SIGHUP
+  guardTerminal(stop, {stdin: opts.mode === 'tty'})
 
   let view: {update(): void; stop(): void} | undefined
   let lines: LineSink | undefined
@@ -112,7 +107,7 @@ export async function watchTrace(opts: WatchOptions): Promise<WatchResult> {
   } else lines = new LineSink(process.stdout, stop)
 
   const teardown = (): void => {
-    for (const s of signals) process.off(s, stop)
+    offSignals()
     view?.stop()
   }
   try {
@@ -151,16 +146,7 @@ export async function watchTrace(opts: WatchOptions): Promise<WatchResult> {
     teardown()
     log(live.summary(result, opts.record ?? (view ? 'the terminal' : 'stdout')))
     if (writeError) throw writeError
-    return {
-      reason: result.reason,
-      events: result.events,
-      lost: live.lost,
-      kinds: result.kinds,
-      flooded: result.stats.flooded,
-      countsVerified: result.countsVerified,
-      record: opts.record,
-      stderrTail: result.exit.stderrTail,
-    }
+    return {...live.totals(result), record: opts.record}
   } finally {
     teardown()
     live.kill()

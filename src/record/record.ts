@@ -4,9 +4,10 @@ import {bpftraceInfo} from '../probe/bpftrace.js'
 import {assertCanTrace} from '../probe/environment.js'
 import type {Filters} from './session.js'
 import {TraceWriter} from './writer.js'
-import type {StopReason} from '../events/types.js'
-import {LiveTrace} from '../live/live-trace.js'
+import {LiveTrace, type TraceTotals} from '../live/live-trace.js'
 import {EnvironmentError} from '../errors.js'
+import {onStopSignals} from '../util/signals.js'
+import {guardTerminal} from '../util/hangup.js'
 
 export interface RecordOptions {
   output: string
@@ -21,15 +22,8 @@ export interface RecordOptions {
   log?: (line: string) => void
 }
 
-export interface RecordResult {
+export interface RecordResult extends TraceTotals {
   output: string
-  reason: StopReason
-  events: number
-  lost: number
-  kinds: Record<string, number>
-  flooded: number
-  countsVerified: boolean
-  stderrTail: string
 }
 
 export async function recordTrace(opts: RecordOptions): Promise<RecordResult> {
@@ -41,8 +35,9 @@ export async function recordTrace(opts: RecordOptions): Promise<RecordResult> {
   const onSignal = (): void => {
     void live?.stop('interrupt')
   }
-  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP']
-  for (const s of signals) process.on(s, onSignal)
+  const offSignals = onStopSignals(onSignal)
+  // run from a terminal that is closed: a clean stop, as on SIGHUP, and the summary goes nowhere
+  guardTerminal(onSignal)
   try {
     live = new LiveTrace({bpftrace: info, filters: opts.filters, host: opts.host, argv: opts.argv, log}, (r) => {
       writer.write(r)
@@ -53,7 +48,7 @@ export async function recordTrace(opts: RecordOptions): Promise<RecordResult> {
     writer.flush()
   } catch (err) {
     // Nothing was recorded: leave no empty file behind to block the next run.
-    for (const s of signals) process.off(s, onSignal)
+    offSignals()
     live?.kill()
     await writer.discard()
     throw err
@@ -73,10 +68,10 @@ export async function recordTrace(opts: RecordOptions): Promise<RecordResult> {
       const why = e.code === 'ENOSPC' ? 'the disk is full' : e.code === 'EDQUOT' ? 'the disk quota is used up' : e.message
       throw new EnvironmentError(`cannot write ${opts.output}: ${why}; recording stopped and the file ends at its last complete record.`, 'WRITE_FAILED')
     }
-    return {output: opts.output, reason: result.reason, events: result.events, lost: live.lost, kinds: result.kinds, flooded: result.stats.flooded, countsVerified: result.countsVerified, stderrTail: result.exit.stderrTail}
+    return {output: opts.output, ...live.totals(result)}
   } finally {
     if (timer) clearTimeout(timer)
-    for (const s of signals) process.off(s, onSignal)
+    offSignals()
     live.kill()
   }
 }

@@ -48,6 +48,7 @@ export class TraceSession {
   private runner?: BpftraceRunner
   private decoder?: Decoder
   private reason?: StopReason
+  private stopping?: Promise<SessionResult>
   private ticker?: NodeJS.Timeout
   private lost = 0
   startedAt = new Date()
@@ -175,13 +176,20 @@ export class TraceSession {
   /** Stops for a reason (the first reason given wins) and resolves when it is done. */
   async stop(reason: StopReason): Promise<SessionResult> {
     this.reason ??= reason
+    // Asked once is enough: a second request (a closed terminal sends SIGHUP twice, from the
+    // shell and from the kernel; SIGINT then SIGTERM) waits for the first stop instead of
+    // starting another, whose first step would end bpftrace before the lines were read.
+    if (this.stopping) return this.stopping
     const decoder = this.decoder
     const runner = this.runner
+    if (!runner) return this.done()
     const deadline = Date.now() + (this.opts.stopStepMs ?? 3000)
-    await runner?.stop(async () => {
-      while (decoder && !decoder.caughtUp && runner.running && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))
-    })
-    return this.done()
+    this.stopping = runner
+      .stop(async () => {
+        while (decoder && !decoder.caughtUp && runner.running && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))
+      })
+      .then(() => this.done())
+    return this.stopping
   }
 
   kill(): void {

@@ -2,10 +2,9 @@
 // converted and written one batch at a time, so memory does not grow with the file.
 import {statSync} from 'node:fs'
 import path from 'node:path'
-import {TraceMerge} from './merge.js'
-import {RecordFilter, type ReplayFilters} from './filter.js'
+import type {ReplayFilters} from './filter.js'
+import {TraceInput} from './input.js'
 import {BatchedOutput} from './output.js'
-import {describeProblems} from './reader.js'
 import {PerfettoExporter, perfettoEpilogue, perfettoPrologue, type ChromeTraceEvent} from './perfetto.js'
 import {CsvExporter, csvHeader} from './csv.js'
 import {openOutputStream, type SafeOutput} from '../record/safe-open.js'
@@ -48,16 +47,15 @@ function sameFile(a: string, b: string): boolean {
 export async function exportTrace(opts: ExportOptions): Promise<ExportResult> {
   if (opts.output !== '-' && sameFile(opts.file, opts.output)) throw new UsageError(`-o ${opts.output} is the trace being read; give another output file.`)
   // The header is read (and the file refused if it is not a trace) before the output is created.
-  const merge = await TraceMerge.open([opts.file])
+  const input = await TraceInput.open([opts.file], opts.filters, {keys: false})
   let file: SafeOutput | undefined
   try {
     file = opts.output === '-' ? undefined : openOutputStream(opts.output, {force: opts.force})
   } catch (err) {
-    await merge.close()
+    await input.close()
     throw err
   }
   const out = new BatchedOutput(file ? file.stream : process.stdout)
-  const filter = new RecordFilter(opts.filters)
   let events = 0
   let written = 0
   let flows = 0
@@ -65,15 +63,16 @@ export async function exportTrace(opts: ExportOptions): Promise<ExportResult> {
     if (opts.format === 'csv') {
       const csv = new CsvExporter()
       await out.write(csvHeader())
-      for await (const e of merge.entries()) {
+      for await (const batch of input.batches()) {
         if (out.closed) break
-        if (!filter.keep(e.record, e.source)) continue
-        if (e.record.type === 'event') events++
-        const line = csv.push(e.record)
-        if (line === undefined) continue
-        written++
-        const wait = out.write(line)
-        if (wait) await wait
+        for (const e of batch) {
+          if (e.record.type === 'event') events++
+          const line = csv.push(e.record)
+          if (line === undefined) continue
+          written++
+          const wait = out.write(line)
+          if (wait) await wait
+        }
       }
     } else {
       const queue: ChromeTraceEvent[] = []
@@ -89,32 +88,25 @@ export async function exportTrace(opts: ExportOptions): Promise<ExportResult> {
         queue.length = 0
       }
       await out.write(perfettoPrologue())
-      for await (const e of merge.entries()) {
+      for await (const batch of input.batches()) {
         if (out.closed) break
-        if (!filter.keep(e.record, e.source)) continue
-        if (e.record.type === 'event') events++
-        perfetto.push(e.record)
-        if (queue.length) await drain()
+        for (const e of batch) {
+          if (e.record.type === 'event') events++
+          perfetto.push(e.record)
+          if (queue.length) await drain()
+        }
       }
       perfetto.end()
       await drain()
       flows = perfetto.stats.flows
-      await out.write(perfettoEpilogue(perfetto.header ?? merge.sources[0]?.header))
+      await out.write(perfettoEpilogue(perfetto.header ?? input.sources[0]?.header))
     }
     await out.end()
     await file?.close()
   } catch (err) {
-    await merge.close()
+    await input.close()
     await file?.discard()
     throw err
   }
-  const warnings: string[] = []
-  for (const s of merge.sources) {
-    const w = describeProblems(s.path, s.problems)
-    if (w) {
-      warnings.push(`pausetrace: ${w}`)
-      opts.warn(`pausetrace: ${w}`)
-    }
-  }
-  return {output: opts.output, format: opts.format, events, written, flows, warnings}
+  return {output: opts.output, format: opts.format, events, written, flows, warnings: input.warnings(opts.warn)}
 }

@@ -1,20 +1,10 @@
-// Several trace files as one stream in wall-clock order: a k-way merge that holds one record per
-// file (the head of each), so memory does not grow with the files. Each file's own order is kept.
-import {readTraceEntries, type ReadProblems, type TraceEntry} from './reader.js'
+// Several trace files as one stream in wall-clock order: a k-way merge that holds one batch of
+// records per file (the head of each), so memory does not grow with the files. Each file's own
+// order is kept. Records travel in batches (arrays): no promise per record.
+import {NO_KEY, TraceReader, type MergedEntry, type MergeKey, type ReadProblems} from './reader.js'
 import type {HeaderRecord, TraceRecord} from '../events/types.js'
 
-/** Where a record sits in wall-clock time: `ms` from its own time field, `sub` to order within one ms. */
-export interface MergeKey {
-  ms: number
-  /** nanoseconds: (file start − ms) × 10⁶ + t, i.e. the file's start + t, made comparable at equal `ms` */
-  sub: number
-}
-
-export interface MergedEntry extends TraceEntry {
-  /** index of the file in the order given */
-  source: number
-  key: MergeKey
-}
+export {NO_KEY, type MergedEntry, type MergeKey} from './reader.js'
 
 export interface TraceSource {
   index: number
@@ -68,12 +58,25 @@ export function keyLess(a: MergeKey, b: MergeKey): boolean {
   return a.ms < b.ms || (a.ms === b.ms && a.sub < b.sub)
 }
 
+export interface MergeOptions {
+  /**
+   * Whether the caller reads `key` (pacing). Several files always get keys (they order the
+   * merge); one file without keys skips the work and its entries carry NO_KEY.
+   */
+  keys?: boolean
+}
+
 interface Head {
   src: TraceSource
-  it: AsyncGenerator<TraceEntry>
+  reader: TraceReader
   clock: KeyClock
-  entry?: MergedEntry
+  /** the records read and not yet given out: batch[pos…] */
+  batch: MergedEntry[] | undefined
+  pos: number
 }
+
+/** Records given out at a time when several files are merged. */
+const MERGED_BATCH = 256
 
 /**
  * Opens every file and reads its header before yielding anything, so a file that is not a trace
@@ -83,23 +86,25 @@ interface Head {
 export class TraceMerge {
   readonly sources: TraceSource[] = []
   private heads: Head[] = []
+  private keyed = true
 
   private constructor() {}
 
-  static async open(paths: string[]): Promise<TraceMerge> {
+  static async open(paths: string[], opts: MergeOptions = {}): Promise<TraceMerge> {
     const m = new TraceMerge()
+    m.keyed = opts.keys !== false || paths.length > 1
     try {
       for (const [index, path] of paths.entries()) {
         const problems: ReadProblems = {badLines: 0, noFooter: false, cutLastLine: false}
-        const it = readTraceEntries(path, problems)
-        const first = await it.next()
-        // readTraceEntries yields nothing before a valid header (it throws instead).
-        const header = (first.value as TraceEntry).record as HeaderRecord
-        const src: TraceSource = {index, path, header, problems}
-        const head: Head = {src, it, clock: new KeyClock(header)}
-        head.entry = {...(first.value as TraceEntry), source: index, key: head.clock.next(header)}
-        m.sources.push(src)
+        // A reader that throws has closed its file.
+        const reader = new TraceReader(path, problems, index)
+        const batch = await reader.next()
+        // The reader returns nothing before a valid header (it throws instead).
+        const header = (batch?.[0] as MergedEntry).record as HeaderRecord
+        const head: Head = {src: {index, path, header, problems}, reader, clock: new KeyClock(header), batch: undefined, pos: 0}
+        m.setBatch(head, batch)
         m.heads.push(head)
+        m.sources.push(head.src)
       }
     } catch (err) {
       await m.close()
@@ -113,17 +118,38 @@ export class TraceMerge {
     return [...new Set(this.sources.map((s) => String(s.header.host)))]
   }
 
-  async *entries(): AsyncGenerator<MergedEntry> {
+  private setBatch(h: Head, batch: MergedEntry[] | undefined): void {
+    h.batch = batch
+    h.pos = 0
+    if (batch && this.keyed) for (const e of batch) e.key = h.clock.next(e.record)
+  }
+
+  /** The records of all files in merge order, a batch (never empty) at a time. */
+  async *batches(): AsyncGenerator<MergedEntry[]> {
     try {
-      for (;;) {
-        let best: Head | undefined
-        for (const h of this.heads) {
-          if (h.entry && (!best || keyLess(h.entry.key, (best.entry as MergedEntry).key))) best = h
+      if (this.heads.length === 1) {
+        // One file: its batches as read.
+        const h = this.heads[0]
+        while (h.batch) {
+          const batch = h.pos === 0 ? h.batch : h.batch.slice(h.pos)
+          this.setBatch(h, await h.reader.next())
+          yield batch
         }
-        if (!best) return
-        const out = best.entry as MergedEntry
-        const next = await best.it.next()
-        best.entry = next.done ? undefined : {...next.value, source: best.src.index, key: best.clock.next(next.value.record)}
+        return
+      }
+      for (;;) {
+        const out: MergedEntry[] = []
+        while (out.length < MERGED_BATCH) {
+          let best: Head | undefined
+          for (const h of this.heads) {
+            if (h.batch && (!best || keyLess(h.batch[h.pos].key, (best.batch as MergedEntry[])[best.pos].key))) best = h
+          }
+          if (!best) break
+          const batch = best.batch as MergedEntry[]
+          out.push(batch[best.pos++])
+          if (best.pos === batch.length) this.setBatch(best, await best.reader.next())
+        }
+        if (out.length === 0) return
         yield out
       }
     } finally {
@@ -131,7 +157,12 @@ export class TraceMerge {
     }
   }
 
+  /** The records of all files in merge order, one at a time. */
+  async *entries(): AsyncGenerator<MergedEntry> {
+    for await (const batch of this.batches()) yield* batch
+  }
+
   async close(): Promise<void> {
-    for (const h of this.heads) await h.it.return(undefined)
+    for (const h of this.heads) h.reader.close()
   }
 }

@@ -1,5 +1,6 @@
-// Text out to a stream in batches, waiting for 'drain' when the reader is slower (memory stays
-// flat however large the input), and stopping quietly when the reader goes away (EPIPE: `| head`).
+// Text (or bytes) out to a stream in batches, waiting for 'drain' when the reader is slower (memory
+// stays flat however large the input), and stopping quietly when the reader goes away (EPIPE:
+// `| head`).
 import type {Writable} from 'node:stream'
 
 const BATCH_BYTES = 64 * 1024
@@ -8,7 +9,7 @@ export class BatchedOutput {
   /** true once the reader is gone: the producer should stop */
   closed = false
   error?: Error
-  private buf: string[] = []
+  private buf: Array<string | Buffer> = []
   private bufLen = 0
 
   constructor(private readonly out: Writable) {
@@ -20,8 +21,8 @@ export class BatchedOutput {
     if (err.code !== 'EPIPE') this.error ??= err
   }
 
-  /** Queues one piece of text; returns a promise only when the batch had to wait for the reader. */
-  write(text: string): Promise<void> | undefined {
+  /** Queues one piece of text or bytes; returns a promise only when the batch had to wait for the reader. */
+  write(text: string | Buffer): Promise<void> | undefined {
     this.buf.push(text)
     this.bufLen += text.length
     return this.bufLen >= BATCH_BYTES ? this.flush() : undefined
@@ -29,7 +30,7 @@ export class BatchedOutput {
 
   async flush(): Promise<void> {
     if (this.buf.length === 0) return
-    const chunk = this.buf.join('')
+    const chunk = this.buf.length === 1 ? this.buf[0] : this.buf.every((b) => typeof b === 'string') ? this.buf.join('') : Buffer.concat(this.buf.map((b) => (typeof b === 'string' ? Buffer.from(b) : b)))
     this.buf = []
     this.bufLen = 0
     if (this.closed) return

@@ -15,7 +15,7 @@ export class Pacer {
   private originWall?: number
   private originReal = 0
 
-  constructor(readonly speed: number, private readonly clock: Clock = realClock) {}
+  constructor(readonly speed: number, readonly clock: Clock = realClock) {}
 
   /** How long to wait (ms, ≥ 0) before showing a record of wall-clock time `wallMs`. */
   delay(wallMs: number): number {

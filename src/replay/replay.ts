@@ -1,11 +1,12 @@
 // `replay`: one or more trace files, merged by wall clock, filtered, paced, printed as the stored
 // JSON lines (byte for byte) or as text lines; one warning line per damaged file at the end.
+// Records move in batches (one chunk of the file at a time) and each batch is one write.
 import type {Writable} from 'node:stream'
-import {TraceMerge, type MergedEntry, type TraceSource} from './merge.js'
-import {RecordFilter, type ReplayFilters} from './filter.js'
+import type {MergedEntry} from './merge.js'
+import type {ReplayFilters} from './filter.js'
+import {TraceInput} from './input.js'
 import {Pacer, realClock, type Clock} from './pace.js'
 import {BatchedOutput} from './output.js'
-import {describeProblems} from './reader.js'
 import {formatMergedRecord} from '../ui/text-line.js'
 
 export interface ReplayOptions {
@@ -37,56 +38,98 @@ export function withHost(line: string, record: object, host: string): string {
   return `${body.slice(0, -1)},"host":${JSON.stringify(host)}}`
 }
 
-function startMs(s: TraceSource): number {
-  const ms = Date.parse(s.header.startedAt)
-  return Number.isFinite(ms) ? ms : 0
+/** The lines of the entries with their newlines, as bytes: the file's own where they are exact. */
+function rawLines(batch: MergedEntry[]): Buffer {
+  const pieces: Buffer[] = []
+  let run: Buffer | undefined
+  let start = 0
+  let end = 0
+  for (const e of batch) {
+    if (e.raw !== undefined && e.raw === run && e.rawStart === end) {
+      end = e.rawEnd
+      continue
+    }
+    if (run) pieces.push(run.subarray(start, end))
+    if (e.raw !== undefined) {
+      run = e.raw
+      start = e.rawStart
+      end = e.rawEnd
+    } else {
+      run = undefined
+      pieces.push(Buffer.from(`${e.line}\n`))
+    }
+  }
+  if (run) pieces.push(run.subarray(start, end))
+  return pieces.length === 1 ? pieces[0] : Buffer.concat(pieces)
 }
 
 export async function replayTraces(opts: ReplayOptions): Promise<ReplayResult> {
-  const merge = await TraceMerge.open(opts.files)
-  const hosts = merge.hosts
+  const pacing = opts.speed > 0
+  const input = await TraceInput.open(opts.files, opts.filters, {keys: pacing})
+  const hosts = input.hosts
   const multiHost = hosts.length > 1
-  const hostOf = merge.sources.map((s) => String(s.header.host))
-  const earliest = Math.min(...merge.sources.map(startMs))
-  const offsetNs = merge.sources.map((s) => (startMs(s) - earliest) * 1e6)
-  const filter = new RecordFilter(opts.filters)
-  const clock = opts.clock ?? realClock
-  const pacer = new Pacer(opts.speed, clock)
+  const hostOf = input.sources.map((s) => String(s.header.host))
   const output = new BatchedOutput(opts.out)
-  const render = (e: MergedEntry): string | undefined => {
-    const r = e.record
-    if (opts.format === 'json') return multiHost && r.type !== 'header' ? withHost(e.line, r, hostOf[e.source]) : e.line
-    if (r.type === 'event' || r.type === 'lost') return formatMergedRecord(r, offsetNs[e.source], multiHost ? hostOf[e.source] : undefined)
-    return undefined
-  }
   let records = 0
   try {
-    for await (const e of merge.entries()) {
-      if (output.closed) break
-      if (!filter.keep(e.record, e.source)) continue
-      const text = render(e)
-      if (text === undefined) continue
-      if (opts.speed > 0) {
-        const ms = pacer.delay(e.key.ms)
-        if (ms >= 1) {
-          await output.flush()
-          await clock.sleep(ms)
-        }
+    if (opts.format === 'json' && !multiHost && !pacing) {
+      // The records as read, unchanged (the filters only leave lines out): the file's own bytes.
+      for await (const batch of input.batches()) {
+        if (output.closed) break
+        records += batch.length
+        const wait = output.write(rawLines(batch))
+        if (wait) await wait
       }
-      const wait = output.write(`${text}\n`)
-      if (wait) await wait
-      records++
+    } else {
+      const offsetNs = input.offsetNs
+      const render: (e: MergedEntry) => string | undefined =
+        opts.format === 'json'
+          ? (e) => (multiHost && e.record.type !== 'header' ? withHost(e.line, e.record, hostOf[e.source]) : e.line)
+          : (e) => {
+              const r = e.record
+              return r.type === 'event' || r.type === 'lost' ? formatMergedRecord(r, offsetNs[e.source], multiHost ? hostOf[e.source] : undefined) : undefined
+            }
+      records = await writeLines(input, output, render, pacing ? new Pacer(opts.speed, opts.clock ?? realClock) : undefined)
     }
   } finally {
     await output.end()
   }
-  const warnings: string[] = []
-  for (const s of merge.sources) {
-    const w = describeProblems(s.path, s.problems)
-    if (w) {
-      warnings.push(`pausetrace: ${w}`)
-      opts.warn(`pausetrace: ${w}`)
-    }
+  return {files: input.sources.length, records, hosts, warnings: input.warnings(opts.warn)}
+}
+
+/** Writes the rendered line of each record, one write per batch, paced when a pacer is given; returns the lines written. */
+async function writeLines(input: TraceInput, output: BatchedOutput, render: (e: MergedEntry) => string | undefined, pacer?: Pacer): Promise<number> {
+  let records = 0
+  let lines: string[] = []
+  const put = (): Promise<void> | undefined => {
+    if (lines.length === 0) return undefined
+    const text = `${lines.join('\n')}\n`
+    lines = []
+    return output.write(text)
   }
-  return {files: merge.sources.length, records, hosts, warnings}
+  try {
+    for await (const batch of input.batches()) {
+      if (output.closed) break
+      for (const e of batch) {
+        const text = render(e)
+        if (text === undefined) continue
+        if (pacer) {
+          const ms = pacer.delay(e.key.ms)
+          if (ms >= 1) {
+            await put()
+            await output.flush()
+            await pacer.clock.sleep(ms)
+            if (output.closed) return records
+          }
+        }
+        lines.push(text)
+        records++
+      }
+      const wait = put()
+      if (wait) await wait
+    }
+  } finally {
+    await put()
+  }
+  return records
 }

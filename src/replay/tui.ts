@@ -1,14 +1,14 @@
 // `replay --tui`: trace files played through the same Timeline model and Ink view as `watch`, at
 // real time × speed (0: as fast as possible). When the files are done the view stays up, with a
 // notice, until q / Ctrl-C; warnings about damaged files print after the view is gone.
-import {TraceMerge, type MergedEntry} from './merge.js'
-import {RecordFilter, type ReplayFilters} from './filter.js'
+import type {ReplayFilters} from './filter.js'
+import {TraceInput} from './input.js'
 import {Pacer, realClock, type Clock} from './pace.js'
-import {describeProblems} from './reader.js'
 import type {ReplayResult} from './replay.js'
 import {Timeline} from '../model/timeline.js'
 import type {LiveViewOptions} from '../ui/live-view.js'
 import type {TraceRecord} from '../events/types.js'
+import {onStopSignals} from '../util/signals.js'
 
 export interface TuiReplayOptions {
   files: string[]
@@ -31,12 +31,9 @@ function shifted(rec: TraceRecord, offsetNs: number): TraceRecord {
 }
 
 export async function replayTui(opts: TuiReplayOptions): Promise<ReplayResult> {
-  const merge = await TraceMerge.open(opts.files)
+  const input = await TraceInput.open(opts.files, opts.filters, {keys: opts.speed > 0})
   const clock = opts.clock ?? realClock
-  const starts = merge.sources.map((s) => Date.parse(s.header.startedAt) || 0)
-  const earliest = Math.min(...starts)
-  const offsetNs = starts.map((s) => (s - earliest) * 1e6)
-  const filter = new RecordFilter(opts.filters)
+  const offsetNs = input.offsetNs
   const pacer = new Pacer(opts.speed, clock)
   const timeline = opts.timeline ?? new Timeline()
 
@@ -48,8 +45,7 @@ export async function replayTui(opts: TuiReplayOptions): Promise<ReplayResult> {
       resolve()
     }
   })
-  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP']
-  for (const s of signals) process.on(s, onQuit)
+  const offSignals = onStopSignals(onQuit)
 
   // The view's clock: trace time advancing with real time × speed from the first record shown.
   let origin: {t: number; real: number} | undefined
@@ -66,43 +62,36 @@ export async function replayTui(opts: TuiReplayOptions): Promise<ReplayResult> {
   try {
     view.start()
     let sinceYield = 0
-    for await (const e of merge.entries() as AsyncGenerator<MergedEntry>) {
-      if (quit) break
-      if (!filter.keep(e.record, e.source)) continue
-      const rec = shifted(e.record, offsetNs[e.source])
-      if (opts.speed > 0 && (rec.type === 'event' || rec.type === 'lost')) {
-        const ms = pacer.delay(e.key.ms)
-        origin ??= {t: rec.t, real: clock.now()}
-        if (ms >= 1) await Promise.race([clock.sleep(ms), quitted])
-        if (quit) break
-      } else if (++sinceYield >= 256) {
-        // As fast as possible, yet keys and frames still get their turn.
-        sinceYield = 0
-        await new Promise((resolve) => setImmediate(resolve))
+    read: for await (const batch of input.batches()) {
+      for (const e of batch) {
+        if (quit) break read
+        const rec = shifted(e.record, offsetNs[e.source])
+        if (opts.speed > 0 && (rec.type === 'event' || rec.type === 'lost')) {
+          const ms = pacer.delay(e.key.ms)
+          origin ??= {t: rec.t, real: clock.now()}
+          if (ms >= 1) await Promise.race([clock.sleep(ms), quitted])
+          if (quit) break read
+        } else if (++sinceYield >= 256) {
+          // As fast as possible, yet keys and frames still get their turn.
+          sinceYield = 0
+          await new Promise((resolve) => setImmediate(resolve))
+        }
+        timeline.feed(rec)
+        records++
+        view.update()
       }
-      timeline.feed(rec)
-      records++
-      view.update()
     }
     finished = true
     if (!quit) {
-      const n = merge.sources.length
-      timeline.setNotice(`replay finished: ${records} records from ${n === 1 ? merge.sources[0].path : `${n} files`}; q quits`)
+      const n = input.sources.length
+      timeline.setNotice(`replay finished: ${records} records from ${n === 1 ? input.sources[0].path : `${n} files`}; q quits`)
       view.update()
       await quitted
     }
   } finally {
-    for (const s of signals) process.off(s, onQuit)
+    offSignals()
     view.stop()
-    await merge.close()
+    await input.close()
   }
-  const warnings: string[] = []
-  for (const s of merge.sources) {
-    const w = describeProblems(s.path, s.problems)
-    if (w) {
-      warnings.push(`pausetrace: ${w}`)
-      opts.warn(`pausetrace: ${w}`)
-    }
-  }
-  return {files: merge.sources.length, records, hosts: merge.hosts, warnings}
+  return {files: input.sources.length, records, hosts: input.hosts, warnings: input.warnings(opts.warn)}
 }

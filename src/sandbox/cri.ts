@@ -1,6 +1,7 @@
 // Reads `crictl inspectp -o json` and `crictl pods -o json` output (containerd and CRI-O). Pure: the
 // caller runs crictl and hands over the parsed JSON (or its text). Unexpected shapes give null or are
 // skipped, never thrown on. Samples and their sources: test/fixtures/cri/README.md.
+import {fromText, obj, positivePid, str, type Obj} from './json.js'
 
 export interface CriSandbox {
   id: string
@@ -30,25 +31,6 @@ export interface CriPodListItem {
   createdAt: string | null
 }
 
-type Obj = Record<string, unknown>
-
-function obj(v: unknown): Obj | null {
-  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : null
-}
-
-function str(v: unknown): string | null {
-  return typeof v === 'string' && v !== '' ? v : null
-}
-
-function fromText(json: unknown): unknown {
-  if (typeof json !== 'string') return json
-  try {
-    return JSON.parse(json) as unknown
-  } catch {
-    return null
-  }
-}
-
 /** Metadata first, kubelet's `io.kubernetes.pod.*` labels as the fallback. */
 function identity(status: Obj): {name: string | null; namespace: string | null; uid: string | null} {
   const meta = obj(status.metadata) ?? {}
@@ -76,7 +58,7 @@ export function parseInspectp(json: unknown): CriSandbox | null {
   if (info && Object.keys(info).length === 1 && typeof info.info === 'string') info = obj(fromText(info.info))
   info ??= {}
 
-  const pid = typeof info.pid === 'number' && Number.isSafeInteger(info.pid) && info.pid > 0 ? info.pid : null
+  const pid = positivePid(info.pid)
   const out: CriSandbox = {id, ...identity(status), pid, state: str(status.state)}
 
   const handler = typeof status.runtimeHandler === 'string' ? status.runtimeHandler : info.runtimeHandler

@@ -1,6 +1,7 @@
 // Reads `podman ps -a --format json` and `podman pod inspect` output. Pure: the caller runs podman.
 // Unexpected shapes give null or are skipped, never thrown on. Samples: test/fixtures/podman/ and
 // test/fixtures/podman-parsers/ (README there).
+import {fromText, obj, positivePid, str, type Obj} from './json.js'
 
 export interface PodmanContainer {
   id: string
@@ -27,25 +28,6 @@ export interface PodmanPod {
   state: string | null
 }
 
-type Obj = Record<string, unknown>
-
-function obj(v: unknown): Obj | null {
-  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : null
-}
-
-function str(v: unknown): string | null {
-  return typeof v === 'string' && v !== '' ? v : null
-}
-
-function fromText(json: unknown): unknown {
-  if (typeof json !== 'string') return json
-  try {
-    return JSON.parse(json) as unknown
-  } catch {
-    return null
-  }
-}
-
 /** `podman ps -a --format json`: one entry per container; entries without an Id are skipped. */
 export function parsePodmanPs(json: unknown): PodmanContainer[] {
   const list = fromText(json)
@@ -57,7 +39,7 @@ export function parsePodmanPs(json: unknown): PodmanContainer[] {
     if (!o || !id) continue
     // Names is a list in podman ≥ 2; podman 1.x printed one string.
     const name = Array.isArray(o.Names) ? str(o.Names[0]) : str(o.Names)
-    const pid = typeof o.Pid === 'number' && Number.isSafeInteger(o.Pid) && o.Pid > 0 ? o.Pid : null
+    const pid = positivePid(o.Pid)
     out.push({id, name, pid, podId: str(o.Pod), podName: str(o.PodName), isInfra: o.IsInfra === true, state: str(o.State)})
   }
   return out

@@ -9,6 +9,24 @@ export type LineItem =
 
 export const DEFAULT_MAX_LINE = 1 << 20
 
+/** Receives the lines of `feed`/`finish` as they are split: no item object per line. */
+export interface LineSink {
+  line(text: string): void
+  overlong(chars: number, head: string): void
+}
+
+/** Collects items into an array (what `push`/`end` return). */
+class ItemCollector implements LineSink {
+  readonly items: LineItem[] = []
+  line(text: string): void {
+    this.items.push({kind: 'line', text})
+  }
+
+  overlong(chars: number, head: string): void {
+    this.items.push({kind: 'overlong', chars, head})
+  }
+}
+
 export class LineSplitter {
   private decoder = new StringDecoder('utf8')
   private carry = ''
@@ -18,24 +36,36 @@ export class LineSplitter {
   constructor(private readonly maxLine = DEFAULT_MAX_LINE) {}
 
   push(chunk: Buffer | string): LineItem[] {
-    return this.split(typeof chunk === 'string' ? chunk : this.decoder.write(chunk))
+    const c = new ItemCollector()
+    this.feed(chunk, c)
+    return c.items
   }
 
   /** End of input: the last line even without a final newline. */
   end(): LineItem[] {
-    const out = this.split(this.decoder.end())
-    if (this.skipping > 0) {
-      out.push({kind: 'overlong', chars: this.skipping, head: this.skipHead})
-      this.skipping = 0
-    } else if (this.carry.length > 0) {
-      out.push({kind: 'line', text: stripCr(this.carry)})
-    }
-    this.carry = ''
-    return out
+    const c = new ItemCollector()
+    this.finish(c)
+    return c.items
   }
 
-  private split(text: string): LineItem[] {
-    const out: LineItem[] = []
+  /** Like push, handing each line to `sink` as it is found. */
+  feed(chunk: Buffer | string, sink: LineSink): void {
+    this.split(typeof chunk === 'string' ? chunk : this.decoder.write(chunk), sink)
+  }
+
+  /** Like end, handing the last lines to `sink`. */
+  finish(sink: LineSink): void {
+    this.split(this.decoder.end(), sink)
+    if (this.skipping > 0) {
+      sink.overlong(this.skipping, this.skipHead)
+      this.skipping = 0
+    } else if (this.carry.length > 0) {
+      sink.line(stripCr(this.carry))
+    }
+    this.carry = ''
+  }
+
+  private split(text: string, sink: LineSink): void {
     let start = 0
     for (;;) {
       const nl = text.indexOf('\n', start)
@@ -43,14 +73,14 @@ export class LineSplitter {
       const piece = text.slice(start, nl)
       start = nl + 1
       if (this.skipping > 0) {
-        out.push({kind: 'overlong', chars: this.skipping + piece.length, head: this.skipHead})
+        sink.overlong(this.skipping + piece.length, this.skipHead)
         this.skipping = 0
         continue
       }
       const line = this.carry.length > 0 ? this.carry + piece : piece
       this.carry = ''
-      if (line.length > this.maxLine) out.push({kind: 'overlong', chars: line.length, head: line.slice(0, 80)})
-      else out.push({kind: 'line', text: stripCr(line)})
+      if (line.length > this.maxLine) sink.overlong(line.length, line.slice(0, 80))
+      else sink.line(stripCr(line))
     }
     const rest = text.slice(start)
     if (this.skipping > 0) {
@@ -63,7 +93,6 @@ export class LineSplitter {
         this.carry = ''
       }
     }
-    return out
   }
 }
 

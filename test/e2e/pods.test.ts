@@ -2,9 +2,9 @@ import assert from 'node:assert/strict'
 import {mkdtempSync, readFileSync, readdirSync, rmSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import {hasFirstLine, killLeftovers, readRecords, requireTracing, runCli, waitFor} from '../helpers/e2e.js'
+import {childrenOf, hasFirstLine, killLeftovers, readRecords, requireTracing, runCli, waitFor} from '../helpers/e2e.js'
 import {assertValidRecords} from '../helpers/schema.js'
-import {cleanupAll, createPod, runInPod, shInNsSandbox, startNsSandbox} from '../helpers/sandboxes.js'
+import {cleanupAll, createPod, pidState, podman, removePod, runInPod, shInNsSandbox, startNsSandbox} from '../helpers/sandboxes.js'
 import {ensurePause} from '../../src/lab/build-pause.js'
 
 type Rec = Record<string, any>
@@ -105,6 +105,97 @@ describe('e2e: pod sandboxes (podman pods and bare namespaces)', function () {
     const usr1 = events.filter((e) => e.kind === 'signal' && e.sig === 10 && e.to?.pid === shared.infraPid)
     assert.deepEqual(usr1.map((e) => [e.result, e.to.role, e.to.innerPid, e.to.sandbox]), [['delivered', 'pause', 1, sShared.id]])
     assert.deepEqual(events.filter((e) => e.kind === 'deliver' && e.sig === 10 && e.proc.pid === shared.infraPid), [])
+  })
+
+  it('a pod deleted mid-trace (podman pod rm -f): its kills, exits and reaps are in the trace; record goes on and stops cleanly', async () => {
+    // Made before the trace: the trace knows the pod by name from its first sandbox record.
+    const pod = await createPod({name: 'deleted', sharePid: false})
+    // PID 1 with no SIGTERM handler (the kernel drops SIGTERM; podman escalates to SIGKILL) and a child
+    const stubborn = await runInPod(pod, {name: 'stubborn', cmd: ['sh', '-c', 'sleep 1000 & exec sleep 1001']})
+    // PID 1 that exits 7 on SIGTERM, and a child
+    const graceful = await runInPod(pod, {name: 'graceful', cmd: ['sh', '-c', 'trap "exit 7" TERM; sleep 1000 & wait']})
+    let stubbornChild = 0
+    let gracefulChild = 0
+    await waitFor(() => (stubbornChild = childrenOf(stubborn.pid)[0] ?? 0) > 0 && (gracefulChild = childrenOf(graceful.pid)[0] ?? 0) > 0, 10_000, 'the children of both PID 1s')
+    // the trap is installed before sh forks the child: SIGTERM now goes to the handler
+    const pid1s = [pod.infraPid, stubborn.pid, graceful.pid]
+    const all = [...pid1s, stubbornChild, gracefulChild]
+
+    const out = path.join(dir, 'trace.jsonl')
+    const run = runCli(['record', '-o', out])
+    await waitFor(() => hasFirstLine(out), 60_000, 'the trace header')
+    const bpftrace = childrenOf(run.child.pid as number)
+    assert.equal(bpftrace.length, 1)
+    assert.equal(readFileSync(`/proc/${bpftrace[0]}/comm`, 'utf8').trim(), 'bpftrace')
+
+    // SIGTERM to each container's PID 1 (runc kill), SIGKILL 1 s later to the one still alive,
+    // then the infra's catatonit; conmon reaps each PID 1; the pod is gone when this returns
+    await removePod(pod, {stopTimeout: 1})
+    for (const pid of all) assert.equal(pidState(pid), undefined, `PID ${pid} of the pod is gone`)
+    const reapOfInfra = (l: string): boolean => l.includes('"kind":"reap"') && l.includes(`"child":{"pid":${pod.infraPid},`)
+    await waitFor(() => readFileSync(out, 'utf8').split('\n').some(reapOfInfra), 15_000, 'the reap of catatonit in the trace')
+    // record goes on with its pod gone
+    await new Promise((r) => setTimeout(r, 1000))
+    assert.equal(run.child.exitCode, null, `record is still running: ${run.stderr()}`)
+
+    // `pods` no longer lists it
+    const pods = runCli(['pods', '--json'])
+    assert.equal((await pods.exited).code, 0, pods.stderr())
+    const views = JSON.parse(pods.stdout()) as Rec[]
+
+    run.child.kill('SIGINT')
+    assert.equal((await run.exited).code, 0, run.stderr())
+    // one line on stderr, the summary: no stack trace, no warning
+    assert.match(run.stderr(), /^pausetrace: \d+ events \(.*\) in [\d.]+ s → .*; 0 lost \(checked against the kernel's counts\); \d+ signals counted in flood summaries; stopped: interrupt\n$/)
+    assert.equal(pidState(bpftrace[0]), undefined, `bpftrace (PID ${bpftrace[0]}) has exited`)
+    await assert.rejects(podman(['pod', 'exists', pod.podId]), 'podman no longer knows the pod')
+
+    const records = readRecords(out)
+    assertValidRecords(records)
+    const events = records.filter((r) => r.type === 'event')
+    const footer = records.at(-1) as Rec
+    assert.deepEqual([footer.type, footer.reason, footer.lost, footer.events], ['footer', 'interrupt', 0, events.length])
+    assert.deepEqual(records.filter((r) => r.type === 'lost'), [])
+    const sandboxes = records.filter((r) => r.type === 'sandbox' && r.pod?.name === pod.name)
+    assert.ok(sandboxes.length > 0, 'the pod has a sandbox record')
+    const sbId = sandboxes[0].id as string
+    // every record of the sandbox names the pod and its pause, also the last look before the footer
+    for (const sb of records.filter((r) => r.type === 'sandbox' && r.id === sbId)) {
+      assert.deepEqual([sb.runtime, sb.pod?.name, sb.pausePid, sb.sharedPidNamespace], ['podman', pod.name, pod.infraPid, false])
+    }
+    assert.equal(views.find((v) => v.pod?.name === pod.name || v.id === sbId), undefined, `pods --json no longer lists the pod: ${pods.stdout().slice(0, 300)}`)
+
+    // the kills podman sends through runc (a host process) to the PID 1s, with the kernel's verdict
+    const kills = events
+      .filter((e) => e.kind === 'signal' && e.via === 'kill' && (e.sig === 15 || e.sig === 9) && pid1s.includes(e.to?.pid))
+      .map((e) => [e.to.pid, e.signame, e.result, e.ret, e.from.comm, e.from.role, e.to.innerPid, e.to.role, e.to.sandbox])
+    const expectedKills = [
+      [stubborn.pid, 'SIGTERM', 'ignored', 0, 'runc', 'host', 1, 'container', sbId],
+      [stubborn.pid, 'SIGKILL', 'delivered', 0, 'runc', 'host', 1, 'container', sbId],
+      [graceful.pid, 'SIGTERM', 'delivered', 0, 'runc', 'host', 1, 'container', sbId],
+      [pod.infraPid, 'SIGTERM', 'delivered', 0, 'runc', 'host', 1, 'pause', sbId],
+    ]
+    const byPidThenTime = (a: unknown[], b: unknown[]): number => pid1s.indexOf(a[0] as number) - pid1s.indexOf(b[0] as number)
+    assert.deepEqual(kills.sort(byPidThenTime), expectedKills.sort(byPidThenTime))
+    // the trap ran: SIGTERM to graceful went to its handler
+    assert.deepEqual(events.filter((e) => e.kind === 'deliver' && e.proc.pid === graceful.pid && e.sig === 15).map((e) => e.handler), ['handler'])
+    // each PID 1 that dies takes the rest of its PID namespace with it: one SIGKILL from the kernel to its child
+    for (const [parent, child] of [[stubborn.pid, stubbornChild], [graceful.pid, gracefulChild]]) {
+      const k = events.filter((e) => e.kind === 'signal' && e.to?.pid === child)
+      assert.deepEqual(k.map((e) => [e.signame, e.via, e.result, e.from.pid, e.to.sandbox, e.to.role]), [['SIGKILL', 'kernel', 'delivered', parent, sbId, 'container']])
+    }
+    // exactly one exit per process of the pod (all single-threaded: the group-dead one), in the sandbox
+    const exitOf = (pid: number): unknown[] => events.filter((e) => e.kind === 'exit' && e.proc.pid === pid).map((e) => [e.groupDead, e.code ?? null, e.signal ?? null, e.proc.sandbox, e.proc.role])
+    assert.deepEqual(exitOf(stubborn.pid), [[true, null, 9, sbId, 'container']])
+    assert.deepEqual(exitOf(stubbornChild), [[true, null, 9, sbId, 'container']])
+    assert.deepEqual(exitOf(graceful.pid), [[true, 7, null, sbId, 'container']])
+    assert.deepEqual(exitOf(gracefulChild), [[true, null, 9, sbId, 'container']])
+    assert.deepEqual(exitOf(pod.infraPid), [[true, 0, null, sbId, 'pause']])
+    // each PID 1 reaped once, by its conmon, with the status of its exit
+    const reapOf = (pid: number): unknown[] => events.filter((e) => e.kind === 'reap' && e.child.pid === pid).map((e) => [e.reaper.comm, e.reaper.role, e.syscall, e.status, e.child.sandbox])
+    assert.deepEqual(reapOf(stubborn.pid), [['conmon', 'host', 'wait4', {signaled: 9, core: false}, sbId]])
+    assert.deepEqual(reapOf(graceful.pid), [['conmon', 'host', 'wait4', {exited: 7}, sbId]])
+    assert.deepEqual(reapOf(pod.infraPid), [['conmon', 'host', 'wait4', {exited: 0}, sbId]])
   })
 
   it('--pod keeps the events of that pod only (a pod made after the start stays out)', async () => {

@@ -168,9 +168,12 @@ export async function runInPod(pod: Pod, opts: {name: string; cmd: string[]}): P
   return {ctrId, pid, name}
 }
 
-/** `podman pod rm -f -t 0 ID`: the pod, its infra and every container in it. */
-export async function removePod(pod: {podId: string}): Promise<void> {
-  await podman(['pod', 'rm', '-f', '-t', '0', pod.podId])
+/**
+ * `podman pod rm -f -t SECONDS ID` (0 by default): the pod, its infra and every container in it.
+ * With a timeout, each container's PID 1 is sent SIGTERM first, SIGKILL after SECONDS.
+ */
+export async function removePod(pod: {podId: string}, opts: {stopTimeout?: number} = {}): Promise<void> {
+  await podman(['pod', 'rm', '-f', '-t', String(opts.stopTimeout ?? 0), pod.podId])
   trackedPods.delete(pod.podId)
 }
 

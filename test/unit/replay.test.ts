@@ -228,6 +228,51 @@ describe('replay: real recordings', () => {
     })
   })
 
+  it('reads the same records, and exact bytes, whatever the chunk size; --json writes what a whole read gives', async () => {
+    const all = lines(traceText(TRACE_A))
+    const mid = Math.floor(all.length / 2)
+    const invalid = Buffer.from(all[mid + 1].replace('"comm":"', '"comm":"#'))
+    invalid[invalid.indexOf('#')] = 0x80 // one invalid byte: decoded as U+FFFD, one character as well
+    // CRLF and blank lines throughout, a line with multi-byte characters, one with an invalid byte, a bad line, no final newline
+    const ends = (from: number, to: number): string => all.slice(from, to).map((l, i) => (i % 4 === 3 ? `${l}\r\n` : i % 5 === 4 ? `\n  \n${l}\n` : `${l}\n`)).join('')
+    const tricky = Buffer.concat([
+      Buffer.from(ends(0, mid)),
+      Buffer.from(`${all[mid].replace('"comm":"', '"comm":"é€🙂')}\n`),
+      invalid,
+      Buffer.from(`\n{"type":"event","kind":\n${ends(mid + 2, all.length).slice(0, -1)}`),
+    ])
+    const inputs = [file('clean.jsonl', traceText(TRACE_A)), file('tricky.jsonl', tricky), file('tricky.jsonl.gz', gzipSync(tricky))]
+    const {TraceReader} = await import('../../src/replay/reader.js')
+    const read = async (f: string, chunk?: number): Promise<{entries: Array<{line: string; raw?: string}>; problems: ReadProblems}> => {
+      const problems: ReadProblems = {badLines: 0, noFooter: false, cutLastLine: false}
+      const r = new TraceReader(f, problems, 0, chunk)
+      const entries: Array<{line: string; raw?: string}> = []
+      for (let b = await r.next(); b; b = await r.next()) {
+        for (const e of b) {
+          if (e.raw) assert.ok(e.raw.subarray(e.rawStart, e.rawEnd).equals(Buffer.from(`${e.line}\n`)), `chunk ${chunk}: raw bytes of ${e.line.slice(0, 60)}`)
+          entries.push({line: e.line, raw: e.raw ? 'exact' : undefined})
+        }
+      }
+      return {entries, problems}
+    }
+    for (const f of inputs) {
+      const whole = await read(f)
+      assert.ok(whole.entries.length > 40)
+      // One chunk holds the whole file: exact everywhere when it is clean, nowhere when it has an invalid byte.
+      assert.equal(whole.entries.filter((e) => e.raw).length, f.endsWith('clean.jsonl') ? whole.entries.length : 0)
+      for (const chunk of [1, 2, 3, 5, 8, 13, 64, 333, 4096]) {
+        const got = await read(f, chunk)
+        assert.deepEqual(got.entries.map((e) => e.line), whole.entries.map((e) => e.line), `chunk ${chunk}`)
+        assert.deepEqual(got.problems, whole.problems, `chunk ${chunk}`)
+        if (chunk >= 333) assert.ok(got.entries.some((e) => e.raw) && got.entries.some((e) => !e.raw), `chunk ${chunk}: some lines exact, some not`)
+      }
+      const json = (await replayToString([f])).out
+      assert.equal(json, whole.entries.map((e) => `${e.line}\n`).join(''))
+      const filtered = (await replayToString([f], {filters: {...NO_FILTERS, signals: [17]}})).out
+      assert.equal(filtered, whole.entries.filter((e) => !e.line.includes('"type":"event"') || /"sig(?:name)?":(?:17|"SIGCHLD")/.test(e.line)).map((e) => `${e.line}\n`).join(''))
+    }
+  })
+
   it('TraceMerge closes every file it opened when one is refused', async () => {
     const bad = file('bad', 'nope\n')
     const fds = (): number => readdirSync('/proc/self/fd').length
