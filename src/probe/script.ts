@@ -84,7 +84,7 @@ export function buildScript(opts: ScriptOptions): string {
   const actorScope =
     scope.kind === 'all' ? '1'
       : scope.kind === 'pids' ? `(${pids.map((p) => `pid == ${p}`).join(' || ') || '0'})`
-        : '(@sbx[tid] || (curtask->nsproxy != 0 && curtask->nsproxy->net_ns->ns.inum != $2) || curtask->thread_pid->level > 0)'
+        : '(curtask->thread_pid->level > 0 || (curtask->nsproxy != 0 && curtask->nsproxy->net_ns->ns.inum != $2) || @sbx[tid])'
   const targetScope = (expr: string): string =>
     scope.kind === 'all' ? '1' : scope.kind === 'pids' ? `(${pids.map((p) => `${expr} == ${p}`).join(' || ') || '0'})` : `@sbx[${expr}]`
   const sigFilter = (expr: string): string =>
@@ -140,8 +140,11 @@ export function buildScript(opts: ScriptOptions): string {
     .replaceAll('@ACTOR_ARGS', ACTOR_ARGS)
     .replaceAll('@PIDOFF', opts.pidFlexArray ? 'sizeof(struct pid)' : '(sizeof(struct pid) - sizeof(struct upid))')
     .replaceAll('@UPIDSZ', 'sizeof(struct upid)')
-    .replaceAll('@FILTER', `(${any} && ${actorScope})`)
+    // the scope before the stop flag: an event out of scope costs no map lookup for it
+    .replaceAll('@FILTER', `(pid != $1 && ${actorScope} && @stop == 0)`)
     .replaceAll('@ANY', any)
+    .replaceAll('@SELF', 'pid != $1')
+    .replaceAll('@LIVE', '@stop == 0')
     .replaceAll('@SCOPE', actorScope)
     .replaceAll('@SBX_SEED', sbx ? seed.map((p) => `@sbx[${p}] = 1;`).join(' ') || '@sbx[0] = 0;' : '')
     .replaceAll('@SBX_CLEAR', sbx ? 'clear(@sbx);' : '')

@@ -77,8 +77,8 @@ describe('bpftrace versions', () => {
   it('stashes only the signal syscalls that may concern the scope', () => {
     const sbx = buildScript({argsDot: true, pidFlexArray: false, rawSignalGenerate: true, scope: {kind: 'sandboxes', seed: [10, 11]}})
     // a host kill between host processes: the caller's scope, the target in @sbx, or a group
-    assert.match(sbx, /sys_enter_kill \/[^\n]*@sbx\[args\.pid\][^\n]*args\.pid <= 0\)\//)
-    assert.match(sbx, /sys_enter_tgkill \/[^\n]*@sbx\[args\.tgid\] \|\| @sbx\[args\.pid\]\)\//)
+    assert.match(sbx, /sys_enter_kill \/[^\n]*@sbx\[args\.pid\][^\n]*args\.pid <= 0\) && @stop == 0\//)
+    assert.match(sbx, /sys_enter_tgkill \/[^\n]*@sbx\[args\.tgid\] \|\| @sbx\[args\.pid\]\) && @stop == 0\//)
     assert.doesNotMatch(buildScript({argsDot: false, pidFlexArray: true, scope: {kind: 'all'}}), /sys_enter_kill \/[^\n]*@sbx/)
   })
 })
