@@ -2,7 +2,7 @@
 // (`crictl pods`), kubelet's /var/log/pods, the pod UID in cgroup paths, and namespaces alone.
 // Commands run with argument arrays and a time limit, and their answers are cached briefly, so a
 // scan of a busy node asks each source once.
-import {execFileSync} from 'node:child_process'
+import {execFile, execFileSync} from 'node:child_process'
 import {readdirSync} from 'node:fs'
 import type {MetaSource} from './tracker.js'
 import type {PodMeta, Sandbox} from './registry.js'
@@ -51,32 +51,78 @@ export function resolvePodMeta(s: Sandbox, pause: ProcEntry | undefined, members
   return undefined
 }
 
+const RUN_OPTS = {timeout: 5000, maxBuffer: 64 * 1024 * 1024}
+
 function run(cmd: string, args: string[]): string | undefined {
   const exe = findOnPath(cmd)
   if (!exe) return undefined
   try {
-    return execFileSync(exe, args, {timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 64 * 1024 * 1024}).toString()
+    return execFileSync(exe, args, {...RUN_OPTS, stdio: ['ignore', 'pipe', 'ignore']}).toString()
   } catch {
     return undefined
   }
 }
 
+function runAsync(cmd: string, args: string[]): Promise<string | undefined> {
+  const exe = findOnPath(cmd)
+  if (!exe) return Promise.resolve(undefined)
+  return new Promise((resolve) => {
+    const child = execFile(exe, args, RUN_OPTS, (err, stdout) => resolve(err ? undefined : stdout))
+    child.stdin?.end()
+  })
+}
+
+function podLogDirs(dir: string | undefined): string[] {
+  try {
+    return readdirSync(dir ?? '/var/log/pods')
+  } catch {
+    return []
+  }
+}
+
+const PODMAN_ARGS = ['ps', '-a', '--pod', '--format', 'json']
+const CRICTL_ARGS = ['pods', '-o', 'json']
+
+export interface PodMetadataOptions {
+  ttlMs?: number
+  podLogsDir?: string
+  /**
+   * Refresh in the background once the first answer is stale (a live trace): the event loop,
+   * and with it the bpftrace pipe, never waits for podman or crictl (~0.1–0.2 s each, seconds
+   * on a loaded node). Until a refresh lands, the last answer is used; `onRefresh` is told when
+   * the answer changed, so that the caller can look again.
+   */
+  background?: boolean
+  onRefresh?: () => void
+}
+
 /** The live source: asks podman, crictl and /var/log/pods at most once per `ttlMs`. */
-export function podMetadata(opts: {ttlMs?: number; podLogsDir?: string} = {}): MetaSource {
+export function podMetadata(opts: PodMetadataOptions = {}): MetaSource {
   let inputs: MetaInputs | undefined
+  let raw = ''
   let at = 0
+  let refreshing = false
+  const set = (ps: string | undefined, pods: string | undefined): boolean => {
+    const text = `${ps ?? ''}\0${pods ?? ''}`
+    const changed = text !== raw
+    raw = text
+    inputs = {podman: ps ? parsePodmanPs(ps) : undefined, cri: pods ? parseCrictlPods(pods) : undefined, podLogDirs: podLogDirs(opts.podLogsDir)}
+    at = Date.now()
+    return changed
+  }
   const load = (): MetaInputs => {
     if (inputs && Date.now() - at < (opts.ttlMs ?? 2000)) return inputs
-    const ps = run('podman', ['ps', '-a', '--pod', '--format', 'json'])
-    const pods = run('crictl', ['pods', '-o', 'json'])
-    let dirs: string[] = []
-    try {
-      dirs = readdirSync(opts.podLogsDir ?? '/var/log/pods')
-    } catch {
-      dirs = []
+    if (!inputs || !opts.background) {
+      set(run('podman', PODMAN_ARGS), run('crictl', CRICTL_ARGS))
+      return inputs as MetaInputs
     }
-    inputs = {podman: ps ? parsePodmanPs(ps) : undefined, cri: pods ? parseCrictlPods(pods) : undefined, podLogDirs: dirs}
-    at = Date.now()
+    if (!refreshing) {
+      refreshing = true
+      void Promise.all([runAsync('podman', PODMAN_ARGS), runAsync('crictl', CRICTL_ARGS)]).then(([ps, pods]) => {
+        refreshing = false
+        if (set(ps, pods)) opts.onRefresh?.()
+      })
+    }
     return inputs
   }
   return (s, pause, members) => {

@@ -23,6 +23,7 @@ export class SandboxTracker {
   private procs: ProcEntry[] = []
   /** namespaces already looked at since the last scan, so a burst of events costs one look */
   private tried = new Set<string>()
+  private stopped = false
 
   constructor(private readonly opts: TrackerOptions = {}) {
     this.host = hostNamespaces(opts.root)
@@ -63,7 +64,7 @@ export class SandboxTracker {
   }
 
   scheduleRescan(): void {
-    if (this.timer) return
+    if (this.timer || this.stopped) return
     const wait = Math.max(this.opts.rescanDelayMs ?? 300, 2000 - (Date.now() - this.lastScan))
     this.timer = setTimeout(() => {
       this.timer = undefined
@@ -73,7 +74,9 @@ export class SandboxTracker {
     this.timer.unref()
   }
 
+  /** No more rescans on their own (a direct `scan()` still works: the last look before the footer). */
   stop(): void {
+    this.stopped = true
     if (this.timer) clearTimeout(this.timer)
     this.timer = undefined
   }
