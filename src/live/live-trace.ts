@@ -6,6 +6,7 @@ import os from 'node:os'
 import {TraceSession, type Filters, type SessionResult} from '../record/session.js'
 import {ProcfsResolver, threadsOf} from '../sandbox/procfs.js'
 import {SandboxTracker} from '../sandbox/tracker.js'
+import {governHeap, type HeapGovernor} from '../util/heap.js'
 import {sandboxRecord} from '../sandbox/registry.js'
 import {podMetadata} from '../sandbox/metadata.js'
 import {eventInSandboxes, hasSandboxSelector, procsOf, sandboxSelected} from '../events/filter.js'
@@ -43,6 +44,7 @@ export interface TraceTotals {
 
 export class LiveTrace {
   readonly tracker: SandboxTracker
+  private heap?: HeapGovernor
   readonly session: TraceSession
   private started = false
   private early: DecodedRecord[] = []
@@ -90,6 +92,7 @@ export class LiveTrace {
     }
     this.sink(header)
     this.started = true
+    this.heap = governHeap(Number(process.env.PAUSETRACE_HEAP_BUDGET_MB) || 128)
     for (const sb of this.tracker.index.all()) if (sandboxSelected(filters, sb)) this.sendSandbox(sb.id)
     if (hasSandboxSelector(filters) && !this.tracker.index.all().some((sb) => sandboxSelected(filters, sb))) {
       this.opts.log('pausetrace: no sandbox matches --pod/--namespace/--sandbox yet; its events will come when one appears.')
@@ -129,6 +132,7 @@ export class LiveTrace {
       return {...r, events: this.events, kinds: {...this.kinds}}
     } finally {
       this.tracker.stop()
+      this.heap?.stop()
     }
   }
 
@@ -151,5 +155,6 @@ export class LiveTrace {
   kill(): void {
     this.session.kill()
     this.tracker.stop()
+    this.heap?.stop()
   }
 }
