@@ -63,6 +63,17 @@ const VIA: Record<number, Via> = {1: 'kill', 2: 'tkill', 3: 'tgkill', 4: 'rt_sig
 const KIND_OF_TAG: Record<string, number> = {S: 1, G: 2, D: 3, E: 4, W: 5, F: 6, X: 7}
 const HANDLER = ['default', 'ignore', 'handler'] as const
 const MAX_PROCS = 50_000
+const MAX_HELD_REAPS = 10_000
+
+interface HeldReap {
+  t: number
+  w: RawLine & {tag: 'W'}
+  reaper: ProcInfo
+  /** `n<pidns>:<innerPid>`: the child's host PID; `x<hostPid>`: its exit status */
+  waits: string
+  done: boolean
+  heldAt?: number
+}
 
 type Queued =
   | {q: 'line'; line: RawLine}
@@ -117,7 +128,11 @@ export class Decoder {
   /** lines pushed since the last tick: the clock releases only when input is idle */
   private pushedSinceTick = 0
   /** reaps waiting for their child's PID or exit status (its lines came late) */
-  private heldReaps: Array<{t: number; w: RawLine & {tag: 'W'}}> = []
+  /** held reaps in arrival order (for expiry), and by what each waits for */
+  private heldReaps: HeldReap[] = []
+  private heldBy = new Map<string, HeldReap[]>()
+  /** keys held reaps wait for that were just learned */
+  private woken: string[] = []
   private closedKeys = new Set<string>()
   private tsSec = Number.NaN
   private tsPrefix = ''
@@ -245,7 +260,7 @@ export class Decoder {
   finish(): DecodedRecord[] {
     const out = this.release(Number.POSITIVE_INFINITY)
     for (const slot of this.slots) this.closeSlot(slot)
-    this.retryReaps(Number.POSITIVE_INFINITY)
+    this.retryReaps(Number.POSITIVE_INFINITY, true)
     out.push(...this.flushSlots())
     const produced = this.stats.produced
     if (produced) {
@@ -292,6 +307,7 @@ export class Decoder {
       this.handle(top.t, top.value)
     }
     if (this.heldReaps.length > 0) this.retryReaps(upTo)
+    else this.woken.length = 0
     // A generate line whose syscall-exit line never came (lost): close it after a window.
     for (const slot of this.slots) if (slot.gens && slot.openedT !== undefined && slot.openedT < upTo - this.window) this.closeSlot(slot)
     return this.flushSlots()
@@ -374,7 +390,13 @@ export class Decoder {
     }
     if (comm !== undefined) p.comm = comm
     if (!p.comm) p.comm = this.opts.resolver?.task(a.tid)?.comm ?? ''
-    if (a.level > 0) this.nsIndex.set(`${a.pidns}:${a.innerPid}`, a.pid)
+    if (a.level > 0) {
+      const key = `${a.pidns}:${a.innerPid}`
+      if (this.nsIndex.get(key) !== a.pid) {
+        this.nsIndex.set(key, a.pid)
+        if (this.heldBy.has(`n${key}`)) this.woken.push(`n${key}`)
+      }
+    }
     return p
   }
 
@@ -573,37 +595,77 @@ export class Decoder {
     } else ev.code = (x >> 8) & 0xff
     if (e.how === 1) ev.how = 'exit'
     else if (e.how === 2) ev.how = 'exit_group'
-    if (e.groupDead) this.exitStatus.set(e.actor.pid, x)
+    if (e.groupDead) {
+      this.exitStatus.set(e.actor.pid, x)
+      if (this.heldBy.has(`x${e.actor.pid}`)) this.woken.push(`x${e.actor.pid}`)
+    }
     this.ready(ev)
   }
 
   private reap(t: number, w: RawLine & {tag: 'W'}): void {
-    if (!this.tryReap(t, w)) this.heldReaps.push({t, w})
-  }
-
-  /** Held reaps: written once their child is known, or as one lost record each once overdue. */
-  private retryReaps(upTo: number): void {
-    const still: Array<{t: number; w: RawLine & {tag: 'W'}}> = []
-    for (const h of this.heldReaps) {
-      if (this.tryReap(h.t, h.w)) continue
-      // Held as long as the window may ever grow: a reap is rare enough to wait for its child's line.
-      if (h.t < upTo - this.maxWindow) {
-        this.stats.unresolvedReaps++
-        this.ready({type: 'lost', t: h.t, count: 1, source: 'unresolved'})
-      } else still.push(h)
-    }
-    this.heldReaps = still
-  }
-
-  /** The reap event, when its child's host PID and status can be told; false to hold it. */
-  private tryReap(t: number, w: RawLine & {tag: 'W'}): boolean {
     const reaper = this.learn(w.actor, w.comm)
+    const waits = this.tryReap(t, w, reaper)
+    if (waits === true) return
+    if (this.heldReaps.length >= MAX_HELD_REAPS) this.dropReap(this.heldReaps.shift() as HeldReap)
+    this.hold({t, w, reaper, waits, done: false})
+  }
+
+  private hold(h: HeldReap): void {
+    if (h.heldAt === undefined) {
+      h.heldAt = this.heldReaps.length
+      this.heldReaps.push(h)
+    }
+    const list = this.heldBy.get(h.waits)
+    if (list) list.push(h)
+    else this.heldBy.set(h.waits, [h])
+  }
+
+  private dropReap(h: HeldReap): void {
+    if (h.done) return
+    h.done = true
+    this.stats.unresolvedReaps++
+    this.ready({type: 'lost', t: h.t, count: 1, source: 'unresolved'})
+  }
+
+  /**
+   * Held reaps: written once their child is known (tried again only when something they may
+   * wait for was learned), or as one lost record each once overdue. They are held as long as
+   * the window may ever grow: a reap is rare enough to wait for its child's line.
+   */
+  private retryReaps(upTo: number, all = false): void {
+    const keys = all ? [...this.heldBy.keys()] : this.woken.splice(0)
+    for (const key of keys) {
+      const list = this.heldBy.get(key)
+      if (!list) continue
+      this.heldBy.delete(key)
+      for (const h of list) {
+        if (h.done) continue
+        const waits = this.tryReap(h.t, h.w, h.reaper)
+        if (waits === true) h.done = true
+        else {
+          h.waits = waits
+          this.hold(h)
+        }
+      }
+    }
+    const overdue = upTo - this.maxWindow
+    let n = 0
+    while (n < this.heldReaps.length && (this.heldReaps[n].done || this.heldReaps[n].t < overdue)) this.dropReap(this.heldReaps[n++])
+    if (n > 0) {
+      this.heldReaps.splice(0, n)
+      this.heldReaps.forEach((h, i) => (h.heldAt = i))
+      if (this.heldReaps.length === 0) this.heldBy.clear()
+    }
+  }
+
+  /** The reap event, when its child's host PID and status can be told (true); else what it waits for. */
+  private tryReap(t: number, w: RawLine & {tag: 'W'}, reaper: ProcInfo): true | string {
     const syscall = w.syscall === 4 ? 'wait4' : 'waitid'
     const nsPid = syscall === 'wait4' ? w.ret : w.siPid
     let hostPid: number | undefined
     if (w.actor.level === 0) hostPid = nsPid
     else hostPid = this.nsIndex.get(`${w.actor.pidns}:${nsPid}`) ?? this.opts.resolver?.hostPid(w.actor.pidns, nsPid)
-    if (hostPid === undefined) return false
+    if (hostPid === undefined) return `n${w.actor.pidns}:${nsPid}`
     let status: WaitStatus | undefined
     let statusFrom: ReapEvent['statusFrom'] = 'wait'
     if (syscall === 'waitid') status = fromSiginfo(w.siCode, w.siStatus)
@@ -613,7 +675,7 @@ export class Decoder {
       const x = this.exitStatus.get(hostPid) ?? this.opts.resolver?.zombieStatus(hostPid)
       if (x !== undefined) status = fromWaitStatus(x)
     }
-    if (!status) return false
+    if (!status) return `x${hostPid}`
     const childInfo = this.procs.get(hostPid)
     const child: ProcRef = childInfo
       ? this.ref(childInfo)
@@ -630,6 +692,7 @@ export class Decoder {
     this.ready(ev)
     return true
   }
+
 
   private fork(t: number, f: RawLine & {tag: 'F'}): void {
     const parent = this.learn(f.actor, f.comm)
