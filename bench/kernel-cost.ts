@@ -41,8 +41,8 @@ function initMaps(text: string): string {
 }
 
 /** The same tracepoints, each doing nothing: what attaching costs before any probe work. */
-function attachOnly(program: string): string {
-  const probes = new Set([...stripComments(program).matchAll(/\btracepoint:[a-z_0-9]+:[a-z_0-9]+/g)].map((m) => m[0]))
+function attachOnly(program: string, only?: RegExp): string {
+  const probes = new Set([...stripComments(program).matchAll(/\btracepoint:[a-z_0-9]+:[a-z_0-9]+/g)].map((m) => m[0]).filter((p) => !only || only.test(p)))
   return `BEGIN { printf("P 0 0 0 0\\n"); }\n${[...probes].map((p) => `${p} { }`).join('\n')}\n`
 }
 
@@ -57,6 +57,8 @@ export function tiers(all: string, sandboxes: string): Tier[] {
   const part = (...names: string[]): string => initMaps([c, ...names.map((n) => s.get(n) ?? '')].join('\n'))
   return [
     {name: 'untraced'},
+    {name: 'signal_generate + signal_deliver only, empty bodies', program: attachOnly(all, /^tracepoint:signal:/)},
+    {name: 'kill enter/exit only, empty bodies (syscall tracepoints)', program: attachOnly(all, /^tracepoint:syscalls:sys_(enter|exit)_kill$/)},
     {name: 'the same tracepoints, empty bodies'},
     {name: 'signal-syscalls.bt alone (kill enter/exit stash; no limiter without generate: one S line per kill)', program: part('signal-syscalls')},
     {name: '+ signal-generate.bt (flood limiter)', program: part('signal-syscalls', 'signal-generate')},

@@ -249,11 +249,10 @@ export class Decoder {
   private late(t: number): void {
     this.stats.lateLines++
     this.lastLateT = this.maxT
-    const need = (this.releasedUpTo - t + this.window) * 1.25
-    if (need > this.window) {
-      this.window = Math.min(this.maxWindow, need)
-      if (this.window > this.stats.maxWindowNs) this.stats.maxWindowNs = this.window
-    }
+    // Straight to the widest window: a reader behind on one CPU's buffer falls further behind as
+    // the burst goes on, and every step of a gradual widening would write another batch late.
+    this.window = this.maxWindow
+    this.stats.maxWindowNs = this.maxWindow
   }
 
   /** End of input: everything left, then one `lost` record for what the kernel counted and no line showed. */
