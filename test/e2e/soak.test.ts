@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict'
 import {spawn} from 'node:child_process'
-import {mkdtempSync, readFileSync, readdirSync, rmSync} from 'node:fs'
+import {createReadStream, mkdtempSync, readFileSync, readdirSync, rmSync} from 'node:fs'
+import {createInterface} from 'node:readline'
 import os from 'node:os'
 import path from 'node:path'
-import {childrenOf, hasFirstLine, killLeftovers, readRecords, requireTracing, runCli, waitFor} from '../helpers/e2e.js'
+import {childrenOf, hasFirstLine, killLeftovers, requireTracing, runCli, waitFor} from '../helpers/e2e.js'
 import {buildWorkload} from '../helpers/workload.js'
 
 /** Seconds of load: 30 in CI; PAUSETRACE_SOAK_SECONDS=600 for the full ten-minute soak. */
@@ -68,18 +69,24 @@ describe('e2e: soak at a high event rate', function () {
     // nothing left: bpftrace gone, no children
     for (const b of bpftrace) assert.throws(() => readFileSync(`/proc/${b}/status`), /ENOENT/)
     // every signal of every round accounted for: events + flood counts, and any loss is stated
-    const records = readRecords(out)
-    const footer = records.at(-1) as Record<string, any>
-    assert.equal(footer.type, 'footer')
-    const lost = records.filter((r) => r.type === 'lost').reduce((n, r) => n + r.count, 0)
-    assert.equal(footer.lost, lost)
-    const workloads = new Set(records.filter((r) => r.type === 'event' && r.kind === 'exec' && r.filename === sigwork).map((r) => r.proc.pid))
-    assert.equal(workloads.size, rounds)
-    if (lost === 0) {
-      for (const w of workloads) {
-        const sent = records.filter((r) => r.type === 'event' && ((r.kind === 'signal' && r.from.pid === w && r.to?.pid === w && r.sig === 10) || (r.kind === 'flood' && r.of === 'signal' && r.from.pid === w && r.sig === 10)))
-        assert.equal(sent.reduce((n, r) => n + (r.kind === 'flood' ? r.count : 1), 0), 20000, `workload ${w}`)
-      }
+    // read as a stream: ten minutes of trace is larger than one string may be
+    const sent = new Map<number, number>()
+    const workloads = new Set<number>()
+    let footer: Record<string, any> | undefined
+    let lost = 0
+    for await (const line of createInterface({input: createReadStream(out), crlfDelay: Infinity})) {
+      if (!line) continue
+      const r = JSON.parse(line) as Record<string, any>
+      footer = r
+      if (r.type === 'lost') lost += r.count
+      if (r.type !== 'event') continue
+      if (r.kind === 'exec' && r.filename === sigwork) workloads.add(r.proc.pid)
+      else if (r.kind === 'signal' && r.from.pid === r.to?.pid && r.sig === 10) sent.set(r.from.pid, (sent.get(r.from.pid) ?? 0) + 1)
+      else if (r.kind === 'flood' && r.of === 'signal' && r.from.pid === r.to.pid && r.sig === 10) sent.set(r.from.pid, (sent.get(r.from.pid) ?? 0) + r.count)
     }
+    assert.equal(footer?.type, 'footer')
+    assert.equal(footer?.lost, lost)
+    assert.equal(workloads.size, rounds)
+    if (lost === 0) for (const w of workloads) assert.equal(sent.get(w), 20000, `workload ${w}`)
   })
 })
