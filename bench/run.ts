@@ -356,9 +356,7 @@ export async function sampleBare(ctx: Ctx, base: BaseSample, args: string[], pro
     ...workloadTimes(m),
     attachMs,
     stopMs,
-    bpftrace: ru,
-    bpftraceCpuMs: ru ? (ru.userUs + ru.sysUs) / 1000 : undefined,
-    bpftraceStartupCpuMs,
+    ...bpftraceUse(ru, bpftraceStartupCpuMs),
     bare: count.finish(),
     traceFile: outFile,
     traceBytes: statSync(outFile).size,
@@ -385,6 +383,11 @@ function alive(pid: number): boolean {
   } catch {
     return false
   }
+}
+
+/** A sample's bpftrace figures from its rusage (statwrap), the same for bare and traced runs. */
+function bpftraceUse(ru: ReturnType<typeof readStat>[number] | undefined, startupCpuMs: number | undefined): {bpftrace: typeof ru; bpftraceCpuMs?: number; bpftraceStartupCpuMs?: number} {
+  return {bpftrace: ru, bpftraceCpuMs: ru ? (ru.userUs + ru.sysUs) / 1000 : undefined, bpftraceStartupCpuMs: startupCpuMs}
 }
 
 function launchDirect(ctx: Ctx, argv: string[], env: NodeJS.ProcessEnv, nodeStat: string): Traced {
@@ -481,9 +484,7 @@ async function sampleRecord(ctx: Ctx, base: BaseSample, args: string[], variant:
       ...workloadTimes(m),
       attachMs,
       stopMs,
-      bpftrace: bt,
-      bpftraceCpuMs: bt ? (bt.userUs + bt.sysUs) / 1000 : undefined,
-      bpftraceStartupCpuMs,
+      ...bpftraceUse(bt, bpftraceStartupCpuMs),
       node: total && bt ? {cpuMs: (total.userUs + total.sysUs - bt.userUs - bt.sysUs) / 1000, startupCpuMs: nodeStartupCpuMs, peakRssMb: peakKb / 1024} : undefined,
       accounting,
       summary: rec.stderr().trim().split('\n').at(-1),

@@ -72,7 +72,8 @@ interface HeldReap {
   /** `n<pidns>:<innerPid>`: the child's host PID; `x<hostPid>`: its exit status */
   waits: string
   done: boolean
-  heldAt?: number
+  /** in heldReaps already (a reap held again under another key is not listed twice) */
+  listed: boolean
 }
 
 type Queued =
@@ -606,12 +607,12 @@ export class Decoder {
     const waits = this.tryReap(t, w, reaper)
     if (waits === true) return
     if (this.heldReaps.length >= MAX_HELD_REAPS) this.dropReap(this.heldReaps.shift() as HeldReap)
-    this.hold({t, w, reaper, waits, done: false})
+    this.hold({t, w, reaper, waits, done: false, listed: false})
   }
 
   private hold(h: HeldReap): void {
-    if (h.heldAt === undefined) {
-      h.heldAt = this.heldReaps.length
+    if (!h.listed) {
+      h.listed = true
       this.heldReaps.push(h)
     }
     const list = this.heldBy.get(h.waits)
@@ -652,7 +653,6 @@ export class Decoder {
     while (n < this.heldReaps.length && (this.heldReaps[n].done || this.heldReaps[n].t < overdue)) this.dropReap(this.heldReaps[n++])
     if (n > 0) {
       this.heldReaps.splice(0, n)
-      this.heldReaps.forEach((h, i) => (h.heldAt = i))
       if (this.heldReaps.length === 0) this.heldBy.clear()
     }
   }

@@ -50,19 +50,9 @@ class Fields {
 
   /** the next token as a decimal string (kernel nanoseconds stay strings) */
   str(): string {
-    const text = this.text
     const start = this.pos
-    let i = start
-    if (text.charCodeAt(i) === 45) i++
-    const digits = i
-    while (i < text.length) {
-      const c = text.charCodeAt(i)
-      if (c < 48 || c > 57) break
-      i++
-    }
-    if (i === digits || (i < text.length && text.charCodeAt(i) !== 32)) this.ok = false
-    this.pos = i + 1
-    return text.slice(start, i)
+    this.int()
+    return this.text.slice(start, this.pos - 1)
   }
 
   /** the next token as a number */

@@ -92,7 +92,7 @@ export class LiveTrace {
     }
     this.sink(header)
     this.started = true
-    this.heap = governHeap(Number(process.env.PAUSETRACE_HEAP_BUDGET_MB) || 128)
+    this.heap = governHeap()
     for (const sb of this.tracker.index.all()) if (sandboxSelected(filters, sb)) this.sendSandbox(sb.id)
     if (hasSandboxSelector(filters) && !this.tracker.index.all().some((sb) => sandboxSelected(filters, sb))) {
       this.opts.log('pausetrace: no sandbox matches --pod/--namespace/--sandbox yet; its events will come when one appears.')

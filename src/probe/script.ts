@@ -79,7 +79,10 @@ export function buildScript(opts: ScriptOptions): string {
   if (floodN < 1) throw new RangeError('flood count must be at least 1')
   const floodNs = checkedInts([opts.floodWindowNs ?? DEFAULT_FLOOD_WINDOW_NS], 'flood window', 60e9)[0]
 
-  const any = '(pid != $1 && @stop == 0)'
+  // not pausetrace itself; the program has not been asked to stop
+  const self = 'pid != $1'
+  const live = '@stop == 0'
+  const any = `(${self} && ${live})`
   const sbx = scope.kind === 'sandboxes'
   const actorScope =
     scope.kind === 'all' ? '1'
@@ -141,10 +144,10 @@ export function buildScript(opts: ScriptOptions): string {
     .replaceAll('@PIDOFF', opts.pidFlexArray ? 'sizeof(struct pid)' : '(sizeof(struct pid) - sizeof(struct upid))')
     .replaceAll('@UPIDSZ', 'sizeof(struct upid)')
     // the scope before the stop flag: an event out of scope costs no map lookup for it
-    .replaceAll('@FILTER', `(pid != $1 && ${actorScope} && @stop == 0)`)
+    .replaceAll('@FILTER', `(${self} && ${actorScope} && ${live})`)
     .replaceAll('@ANY', any)
-    .replaceAll('@SELF', 'pid != $1')
-    .replaceAll('@LIVE', '@stop == 0')
+    .replaceAll('@SELF', self)
+    .replaceAll('@LIVE', live)
     .replaceAll('@SCOPE', actorScope)
     .replaceAll('@SBX_SEED', sbx ? seed.map((p) => `@sbx[${p}] = 1;`).join(' ') || '@sbx[0] = 0;' : '')
     .replaceAll('@SBX_CLEAR', sbx ? 'clear(@sbx);' : '')

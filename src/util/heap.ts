@@ -36,7 +36,7 @@ export function governHeap(budgetMb = 128, everyMs = 1000): HeapGovernor {
   let collections = 0
   const timer = gc
     ? setInterval(() => {
-        if (process.memoryUsage().heapUsed > budgetMb * 1048576) {
+        if (v8.getHeapStatistics().used_heap_size > budgetMb * 1048576) {
           gc()
           collections++
         }

@@ -8,7 +8,7 @@ import {copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, 
 import {gunzipSync} from 'node:zlib'
 import os from 'node:os'
 import path from 'node:path'
-import {CI, CLI, hasFirstLine, killLeftovers, requireTracing, runCli, waitFor} from '../helpers/e2e.js'
+import {CI, CLI, hasFirstLine, killLeftovers, requireTmux, requireTracing, runCli, waitFor} from '../helpers/e2e.js'
 import {buildWorkload, type Manifest} from '../helpers/workload.js'
 import {assertValidRecords} from '../helpers/schema.js'
 import {checkPerfetto} from '../helpers/perfetto.js'
@@ -241,11 +241,7 @@ describe('e2e: replay and export of real recordings', function () {
   })
 
   it('replay --tui on a terminal (tmux): the timeline of the recording, q quits with exit 0', async function () {
-    if (!existsSync('/usr/bin/tmux')) {
-      if (CI) throw new Error('tmux is missing: .ci/run installs it')
-      console.warn('    SKIPPED: tmux is not installed')
-      this.skip()
-    }
+    requireTmux(this)
     const session = `pausetrace-e2e-${process.pid}`
     const status = path.join(dir, 'tui.status')
     const tmux = (...args: string[]): string => execFileSync('/usr/bin/tmux', args, {encoding: 'utf8'})

@@ -4,7 +4,7 @@ import {chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync} 
 import os from 'node:os'
 import path from 'node:path'
 import {promisify} from 'node:util'
-import {CI, CLI, ROOT, childrenOf, killLeftovers, readRecords, requireTracing, waitFor} from '../helpers/e2e.js'
+import {CI, CLI, ROOT, childrenOf, killLeftovers, readRecords, requireTmux, requireTracing, waitFor} from '../helpers/e2e.js'
 import {assertValidRecords} from '../helpers/schema.js'
 import {cleanupAll, createPod, runInPod} from '../helpers/sandboxes.js'
 
@@ -96,11 +96,7 @@ describe('e2e: watch in a real terminal (tmux)', function () {
 
   before(function () {
     requireTracing(this)
-    if (!['/usr/bin/tmux', '/bin/tmux', '/usr/local/bin/tmux'].some((p) => existsSync(p))) {
-      if (CI) throw new Error('tmux is missing: .ci/run installs it')
-      console.warn('    SKIPPED: tmux is not installed (apt-get install -y tmux)')
-      this.skip()
-    }
+    requireTmux(this)
   })
 
   afterEach(async () => {

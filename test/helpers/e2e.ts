@@ -19,6 +19,14 @@ export function requireTracing(ctx: Context): void {
   ctx.skip()
 }
 
+/** Skips (loudly) off CI when tmux is missing; fails under CI=true (.ci/run installs it). */
+export function requireTmux(ctx: Context): void {
+  if (['/usr/bin/tmux', '/bin/tmux', '/usr/local/bin/tmux'].some((p) => existsSync(p))) return
+  if (CI) throw new Error('tmux is missing: .ci/run installs it')
+  console.warn('    SKIPPED: tmux is not installed (apt-get install -y tmux)')
+  ctx.skip()
+}
+
 export interface BpftraceUnderTest {
   label: string
   command: string
