@@ -15,13 +15,7 @@ command -v node >/dev/null || die "Node.js 20.19 or newer is needed (https://nod
 node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' ||
   die "Node.js $(node --version) is too old: pausetrace needs 20.19 or newer"
 
-if ! command -v bpftrace >/dev/null || ! command -v unshare >/dev/null; then
-  echo "quickstart: installing bpftrace (apt-get)"
-  DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends bpftrace util-linux >/dev/null
-fi
-mountpoint -q /sys/kernel/tracing || mount -t tracefs nodev /sys/kernel/tracing
-[ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error
+bash scripts/provision.sh   # bpftrace, tracefs and the node modules, each only when missing
 [ -f dist/commands/record.js ] || npm run build --silent
 
 ./bin/run.js doctor
