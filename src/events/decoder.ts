@@ -63,6 +63,7 @@ const VIA: Record<number, Via> = {1: 'kill', 2: 'tkill', 3: 'tgkill', 4: 'rt_sig
 const KIND_OF_TAG: Record<string, number> = {S: 1, G: 2, D: 3, E: 4, W: 5, F: 6, X: 7}
 const HANDLER = ['default', 'ignore', 'handler'] as const
 const MAX_PROCS = 50_000
+const SIGKILL = 9
 const MAX_HELD_REAPS = 10_000
 
 interface HeldReap {
@@ -146,6 +147,10 @@ export class Decoder {
   private procs = new Map<number, ProcInfo>()
   private nsIndex = new Map<string, number>()
   private exitStatus = new Map<number, number>()
+  /** per process (tgid): the last signal generated to it with result "delivered" */
+  private lastQueued = new Map<number, number>()
+  /** generate lines whose receiving process had already exited when they came */
+  private deadTargets = new WeakSet<RawLine>()
   private floodPrev = new Map<string, number>()
   private floodSince = new Map<string, number>()
 
@@ -471,6 +476,7 @@ export class Decoder {
         const tg = this.tOf(g)
         const via: Via = g.enterNs === '0' ? 'kernel' : g.code === -6 ? 'tkill' : g.code === -1 ? 'rt_sigqueueinfo' : 'kill'
         const ev: SignalEvent = {type: 'event', kind: 'signal', t: tg, ts: this.ts(tg), sig: g.sig, signame: signalName(g.sig), via, from: this.ref(this.learn(g.actor)), to: this.toRef(g), result: SIGNAL_RESULTS[g.result] ?? 'delivered', code: siCodeName(g.sig, g.code)}
+        if (this.deadTargets.has(g)) ev.targetDead = true
         // The syscall's exit line was lost: via is inferred from si_code and the event says so.
         if (g.enterNs !== '0') Object.assign(ev, {incomplete: true})
         return ev
@@ -494,6 +500,7 @@ export class Decoder {
       const ev: SignalEvent = {type: 'event', kind: 'signal', sig: s.sig, signame, via, from, target, t: tg, ts: this.ts(tg), to: this.toRef(g, tgid), result: SIGNAL_RESULTS[g.result] ?? 'delivered', ret: s.ret}
       if (errno !== undefined) ev.errno = errno
       ev.code = siCodeName(g.sig, g.code)
+      if (this.deadTargets.has(g)) ev.targetDead = true
       return ev
     })
   }
@@ -507,6 +514,15 @@ export class Decoder {
   }
 
   private generate(t: number, g: RawLine & {tag: 'G'}): void {
+    // What the receiver was at this moment (the events are built later, at the syscall's exit).
+    const to = this.procs.get(g.targetTid)
+    if (to) {
+      if (this.exitStatus.has(to.pid)) this.deadTargets.add(g)
+      else if (g.result === 0 && killsByDefault(g.sig)) {
+        this.lastQueued.set(to.pid, g.sig)
+        if (this.lastQueued.size > MAX_PROCS) this.lastQueued.delete(this.lastQueued.keys().next().value as number)
+      }
+    }
     if (g.enterNs === '0') {
       this.ready(...this.signalEvents(t, undefined, [g]))
       return
@@ -562,6 +578,12 @@ export class Decoder {
   private deliver(t: number, d: RawLine & {tag: 'D'}): void {
     const p = this.learn(d.actor, d.comm)
     const ev: DeliverEvent = {type: 'event', kind: 'deliver', t, ts: this.ts(t), proc: this.ref(p), sig: d.sig, signame: signalName(d.sig), handler: HANDLER[d.handler] ?? 'handler'}
+    const queued = this.lastQueued.get(p.pid)
+    if (d.sig === SIGKILL && ev.handler === 'default') {
+      // A fatal signal taken by its default action is carried out as a SIGKILL to every thread
+      // of the process, with no signal_generate of SIGKILL: name the signal that did it.
+      if (queued !== undefined && queued !== SIGKILL) ev.groupKillFor = queued
+    } else if (queued === d.sig) this.lastQueued.delete(p.pid) // it reached a handler or SIG_IGN: not fatal
     this.ready(ev)
   }
 
@@ -596,6 +618,7 @@ export class Decoder {
     if (e.how === 1) ev.how = 'exit'
     else if (e.how === 2) ev.how = 'exit_group'
     if (e.groupDead) {
+      this.lastQueued.delete(e.actor.pid)
       this.exitStatus.set(e.actor.pid, x)
       if (this.heldBy.has(`x${e.actor.pid}`)) this.woken.push(`x${e.actor.pid}`)
     }
@@ -700,6 +723,11 @@ export class Decoder {
       ? {...parent, tid: f.childTid, innerPid: parent.innerPid}
       : {...parent, tid: f.childTid, pid: f.childTid, innerPid: null, ppid: parent.pid}
     this.procs.set(f.childTid, childInfo)
+    if (!f.thread) {
+      // a reused PID: what was known of the process that had it is not this one's
+      this.exitStatus.delete(f.childTid)
+      this.lastQueued.delete(f.childTid)
+    }
     const ev = {type: 'event' as const, kind: 'fork' as const, t, ts: this.ts(t), parent: this.ref(parent), child: this.ref(childInfo), thread: f.thread}
     this.ready(ev)
   }
@@ -709,6 +737,11 @@ export class Decoder {
     const p = this.learn(x.actor, comm)
     this.ready({type: 'event', kind: 'exec', t, ts: this.ts(t), proc: this.ref(p), filename: x.filename})
   }
+}
+
+/** Whether a signal's default action ends the process (not ignore, not stop). */
+function killsByDefault(sig: number): boolean {
+  return sig !== 17 && sig !== 18 && sig !== 23 && sig !== 28 && (sig < 19 || sig > 22)
 }
 
 export function fromWaitStatus(s: number): WaitStatus {

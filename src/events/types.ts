@@ -48,6 +48,11 @@ export interface SignalEvent extends EventBase {
   errno?: string
   /** siginfo si_code, decoded: SI_USER, SI_TKILL, SI_QUEUE, CLD_EXITED, … */
   code?: string
+  /**
+   * The receiving process had already exited (its exit was seen and no reap yet: a zombie):
+   * the signal had no effect, whatever `result` the kernel gave (it says "ignored" then).
+   */
+  targetDead?: true
 }
 
 export interface DeliverEvent extends EventBase {
@@ -56,6 +61,11 @@ export interface DeliverEvent extends EventBase {
   sig: number
   signame: string
   handler: 'default' | 'ignore' | 'handler'
+  /**
+   * A SIGKILL that nobody sent: the kernel ending each thread of a process that this fatal
+   * signal (its number) reached with its default action (complete_signal's group kill).
+   */
+  groupKillFor?: number
 }
 
 export interface ExitEvent extends EventBase {

@@ -64,7 +64,7 @@ const pauseAnatomy: Exercise = {
   title: 'What pause does: SIGTERM and SIGINT end it through its handlers; SIGCHLD makes it reap',
   runtimes: ['namespaces'],
   summary:
-    "Kubernetes' pause installs exactly three handlers: SIGINT and SIGTERM call exit(0), SIGCHLD reaps with waitpid(-1, NULL, WNOHANG) until nothing is left. Every other signal keeps its default action, which the kernel drops for the PID 1 of a namespace. The lab's own pause (src/lab/pause.c) does the same; this exercise shows each handler at work in the trace.",
+    "Kubernetes' pause installs exactly three handlers: SIGINT and SIGTERM call exit(0), SIGCHLD reaps with waitpid(-1, NULL, WNOHANG) until nothing is left. Every other signal keeps its default action, and the kernel drops a default-action signal sent to the PID 1 of a namespace: from inside the namespace all of them, SIGKILL and SIGSTOP included; from the host all but SIGKILL and SIGSTOP, which are forced. The lab's own pause (src/lab/pause.c) does the same; this exercise shows each handler at work in the trace.",
   async run(ctx) {
     let a!: LabSandbox
     let b!: LabSandbox
@@ -87,7 +87,7 @@ const pauseAnatomy: Exercise = {
       })
       ctx.fact('no zombie is left under pause', () => ({ok: zombiesOf(a.pausePid).length === 0, detail: `zombies of PID ${a.pausePid}: ${zombiesOf(a.pausePid).length}`}))
     })
-    await ctx.step('SIGHUP from the host: pause has no handler for it, so the kernel drops it (a PID 1 only gets the signals it handles)', async () => {
+    await ctx.step('SIGHUP from the host: pause has no handler for it, so the kernel drops it (a PID 1 gets only the signals it handles, and from the host SIGKILL and SIGSTOP)', async () => {
       const from = await ctx.kill(a.pausePid, 'HUP')
       ctx.expect('SIGHUP to pause is ignored by the kernel', {kind: 'signal', sig: SIG.HUP, via: 'kill', from: sender(from), target: {pid: a.pausePid}, to: pauseRef(a), result: 'ignored'})
       ctx.expectNone('SIGHUP is never delivered to pause', {kind: 'deliver', proc: {pid: a.pausePid}, sig: SIG.HUP})
@@ -153,7 +153,7 @@ const pid1IgnoresSigterm: Exercise = {
   title: 'A PID 1 with no SIGTERM handler drops SIGTERM, from the host and from inside; SIGKILL still lands',
   runtimes: ['namespaces', 'podman'],
   summary:
-    "The kernel drops a signal sent to the PID 1 of a namespace when PID 1 has no handler for it and the default action would kill: from inside the namespace, and from the host alike. Only SIGKILL and SIGSTOP from an ancestor namespace are forced. So a container whose first process is a plain program (no init, no handler) ignores the SIGTERM of `kubectl delete`, and the pod waits out its whole grace period until the SIGKILL.",
+    "The kernel drops a signal sent to the PID 1 of a namespace when PID 1 has no handler for it (its action is the default): from inside the namespace every such signal, stop signals and SIGKILL included; from an ancestor namespace (the host) every one but SIGKILL and SIGSTOP, which are forced. So a container whose first process is a plain program (no init, no handler) ignores the SIGTERM of `kubectl delete`, and the pod waits out its whole grace period until the SIGKILL.",
   async run(ctx) {
     let s!: LabSandbox
     let app!: LabContainer

@@ -4,7 +4,9 @@
  *   - SIGINT and SIGTERM have handlers that exit(0): a kill from the host is delivered;
  *   - SIGCHLD has a handler that reaps with waitpid(-1, NULL, WNOHANG) in a loop (no status
  *     pointer, exactly like k8s pause), so orphans re-parented to it never stay zombies;
- *   - every other signal keeps SIG_DFL, which the kernel drops for a namespace's PID 1.
+ *   - every other signal keeps SIG_DFL, and the kernel drops a default-action signal sent to a
+ *     namespace's PID 1: from inside the namespace all of them (SIGKILL and SIGSTOP too), from
+ *     an ancestor namespace (the host) all but SIGKILL and SIGSTOP, which are forced.
  * Unlike k8s pause it refuses to run outside PID 1 (a stray pause on the host would sit
  * forever) unless given --any-pid, and it names itself "pause" whatever the file is called.
  *

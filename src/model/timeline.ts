@@ -25,8 +25,9 @@ export interface TimelineOptions {
  * without signal_deliver (a signalfd or sigwaitinfo reader: a later one of the same standard
  * signal was queued as new). `undelivered`: still not delivered when its target exited.
  * `coalesced`: generated while one was already pending (result "pending"): merged into it.
+ * `dead`: its target had already exited (a zombie): no effect (never counted as ignored).
  */
-export type SignalState = 'ignored' | 'coalesced' | 'overflow' | 'awaiting' | 'handler' | 'default' | 'sig_ign' | 'consumed' | 'undelivered'
+export type SignalState = 'dead' | 'ignored' | 'coalesced' | 'overflow' | 'awaiting' | 'handler' | 'default' | 'sig_ign' | 'consumed' | 'undelivered'
 
 export interface SignalItem {
   kind: 'signal'
@@ -114,6 +115,8 @@ export interface SignalCounts {
   pending: number
   overflow: number
   lose_info: number
+  /** to a process that had already exited (the kernel says "ignored"; counted here instead) */
+  targetDead: number
 }
 
 export interface Lane {
@@ -207,7 +210,7 @@ function push<T>(ring: T[], item: T, cap: number): void {
   if (ring.length > cap) ring.splice(0, ring.length - cap)
 }
 
-const zeroSignals = (): SignalCounts => ({delivered: 0, ignored: 0, pending: 0, overflow: 0, lose_info: 0})
+const zeroSignals = (): SignalCounts => ({delivered: 0, ignored: 0, pending: 0, overflow: 0, lose_info: 0, targetDead: 0})
 
 /** The nice span (1 s … 5 min) that holds [0, now]; past 5 minutes the window slides. */
 export function windowFor(now: number): {from: number; to: number} {
@@ -442,9 +445,10 @@ export class Timeline {
     this.countEvent(e.to ? [e.from, e.to] : [e.from], e.t)
     if (isExitSigchld(e)) this.counters.exitSigchld++
     else if (e.result) {
-      this.counters.signals[e.result]++
+      const key = this.toDead(e) ? 'targetDead' : e.result
+      this.counters.signals[key]++
       const sb = e.to ? this.sandboxes.get(this.sandboxIdOf(e.to)) : undefined
-      if (sb) sb.counts.signals[e.result]++
+      if (sb) sb.counts.signals[key]++
     }
     if (!e.to || e.sig === 0 || !e.result) return
     if (isExitSigchld(e)) {
@@ -462,10 +466,11 @@ export class Timeline {
     }
     const lane = this.lane(e.to, e.t)
     if (!lane) return
-    const item: SignalItem = {kind: 'signal', t: e.t, ev: e, state: stateOf(e.result)}
+    const dead = this.toDead(e)
+    const item: SignalItem = {kind: 'signal', t: e.t, ev: e, state: dead ? 'dead' : stateOf(e.result)}
     const key = `${e.to.pid}:${e.sig}`
     const before = this.awaiting.get(key)
-    if (e.result === 'delivered') {
+    if (e.result === 'delivered' && !dead) {
       // A standard signal is queued once: this one being new means the earlier one left the
       // queue without signal_deliver (read from a signalfd or by sigwaitinfo).
       if (before && before.state === 'awaiting' && e.sig < 32) {
@@ -475,10 +480,21 @@ export class Timeline {
       this.awaiting.set(key, item)
       if (this.awaiting.size > 65_536) this.awaiting.delete(this.awaiting.keys().next().value as string)
     } else if (e.result === 'pending' && before) item.into = before
-    const label = `${e.signame} ${e.result === 'delivered' ? 'queued' : item.state}`
+    const label = `${e.signame} ${item.state === 'awaiting' ? 'queued' : item.state}`
     lane.received.set(label, (lane.received.get(label) ?? 0) + 1)
     this.laneItem(lane, item)
     this.entry(lane, item)
+  }
+
+  /**
+   * Whether a signal reached a process that had already exited: said by the trace
+   * (`targetDead`), or, in files written before it did, an "ignored" signal to a process whose
+   * exit is in the model and whose PID was not reused since.
+   */
+  private toDead(e: SignalEvent): boolean {
+    if (e.targetDead) return true
+    if (e.result !== 'ignored' || !e.to || isExitSigchld(e)) return false
+    return this.zombies.has(e.to.pid) || this.findLane(e.to)?.exit !== undefined
   }
 
   private onDeliver(e: DeliverEvent): void {
@@ -542,12 +558,17 @@ export class Timeline {
       this.laneItem(lane, item)
       this.entry(lane, item)
     }
-    // An init's death ends its PID namespace: the kernel reaps what is left (no wait syscall).
+    // An init's death ends its PID namespace: the kernel kills every member and the dying init
+    // reaps its own children, among them the orphans of members that die (no wait syscall). A
+    // member whose parent is outside the namespace (an `nsenter`) is reaped by that parent with a
+    // real wait4: its zombie stays until then.
     if (e.proc.innerPid === 1) {
       const shared = sb?.record?.sharedPidNamespace && sb.record.pausePid === e.proc.pid
       for (const z of [...this.zombies.values()]) {
         if (z === item) continue
-        if (z.parent?.pid === e.proc.pid || (shared && z.ev.proc.sandbox === e.proc.sandbox)) this.release(z, {how: 'namespace-ended', t: e.t, by: e.proc})
+        const parent = z.parent
+        const parentInside = parent !== undefined && parent.sandbox === e.proc.sandbox && parent.innerPid !== null && parent.innerPid !== parent.pid
+        if (parent?.pid === e.proc.pid || (shared && z.ev.proc.sandbox === e.proc.sandbox && parentInside)) this.release(z, {how: 'namespace-ended', t: e.t, by: e.proc})
       }
     }
   }

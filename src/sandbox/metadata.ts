@@ -52,12 +52,17 @@ export function resolvePodMeta(s: Sandbox, pause: ProcEntry | undefined, members
 }
 
 const RUN_OPTS = {timeout: 5000, maxBuffer: 64 * 1024 * 1024}
+/**
+ * The first, synchronous answer is waited for longer: it comes before bpftrace starts (nothing
+ * waits on it), and podman's first command on a busy or new machine can take several seconds.
+ */
+const FIRST_TIMEOUT_MS = 20_000
 
-function run(cmd: string, args: string[]): string | undefined {
+function run(cmd: string, args: string[], timeout = RUN_OPTS.timeout): string | undefined {
   const exe = findOnPath(cmd)
   if (!exe) return undefined
   try {
-    return execFileSync(exe, args, {...RUN_OPTS, stdio: ['ignore', 'pipe', 'ignore']}).toString()
+    return execFileSync(exe, args, {...RUN_OPTS, timeout, stdio: ['ignore', 'pipe', 'ignore']}).toString()
   } catch {
     return undefined
   }
@@ -102,7 +107,15 @@ export function podMetadata(opts: PodMetadataOptions = {}): MetaSource {
   let raw = ''
   let at = 0
   let refreshing = false
+  let lastPs: string | undefined
+  let lastPods: string | undefined
   const set = (ps: string | undefined, pods: string | undefined): boolean => {
+    // A source that answered before and fails now (a time-out on a loaded node) keeps its last
+    // answer: a pod must not turn into bare namespaces, and back, because podman was slow once.
+    if (ps === undefined) ps = lastPs
+    if (pods === undefined) pods = lastPods
+    lastPs = ps
+    lastPods = pods
     const text = `${ps ?? ''}\0${pods ?? ''}`
     const changed = text !== raw
     raw = text
@@ -113,7 +126,8 @@ export function podMetadata(opts: PodMetadataOptions = {}): MetaSource {
   const load = (): MetaInputs => {
     if (inputs && Date.now() - at < (opts.ttlMs ?? 2000)) return inputs
     if (!inputs || !opts.background) {
-      set(run('podman', PODMAN_ARGS), run('crictl', CRICTL_ARGS))
+      const timeout = inputs ? RUN_OPTS.timeout : FIRST_TIMEOUT_MS
+      set(run('podman', PODMAN_ARGS, timeout), run('crictl', CRICTL_ARGS, timeout))
       return inputs as MetaInputs
     }
     if (!refreshing) {

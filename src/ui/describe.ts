@@ -16,7 +16,7 @@ export interface Glyph {
 }
 
 export const LEGEND: Array<[string, Tone, string]> = [
-  ['I', 'ignored', 'signal ignored: dropped by the kernel (PID 1 without a handler, or SIG_IGN)'],
+  ['I', 'ignored', 'signal ignored by the kernel (PID 1 without a handler, SIG_IGN, SIGCHLD…)'],
   ['P', 'pending', 'signal pending: queued and not delivered yet, or merged into one already pending'],
   ['H', 'handler', 'signal delivered to a handler'],
   ['D', 'default', 'signal delivered to its default action (for SIGTERM, SIGKILL…: the process dies)'],
@@ -27,6 +27,7 @@ export const LEGEND: Array<[string, Tone, string]> = [
   ['F', 'flood', 'flood: signals counted in the kernel (the count is in the summary)'],
   ['+', 'fork', 'process started (fork)'],
   ['░', 'gap', 'events lost here: marks in this span may be missing'],
+  ['†', 'exit', 'signal to a process that had already exited (a zombie): no effect'],
 ]
 
 /** One process as the view names it: comm[hostPID/innerPID]. */
@@ -65,6 +66,8 @@ export function glyphOf(item: LaneItem, now: number): Glyph {
   switch (item.kind) {
     case 'signal':
       switch (shownState(item, now)) {
+        case 'dead':
+          return {ch: '†', tone: 'exit', prio: 3}
         case 'ignored':
         case 'sig_ign':
           return {ch: 'I', tone: 'ignored', prio: 10}
@@ -133,6 +136,7 @@ function exitText(x: ExitItem): string {
 }
 
 const STATE_WORD: Record<SignalItem['state'], string> = {
+  dead: 'to a zombie',
   ignored: 'ignored',
   coalesced: 'pending',
   overflow: 'overflow',
@@ -144,7 +148,7 @@ const STATE_WORD: Record<SignalItem['state'], string> = {
   undelivered: 'consumed',
 }
 
-const STATE_ORDER: SignalItem['state'][] = ['ignored', 'sig_ign', 'default', 'coalesced', 'overflow', 'awaiting', 'undelivered', 'consumed', 'handler']
+const STATE_ORDER: SignalItem['state'][] = ['ignored', 'sig_ign', 'default', 'coalesced', 'overflow', 'awaiting', 'undelivered', 'consumed', 'handler', 'dead']
 
 /** The lane's summary, most important first: zombie or exit → reap, floods, reaps, signals by fate. */
 export function laneSummary(lane: Lane, now: number, gaps: GapItem[] = []): string[] {
@@ -198,12 +202,25 @@ function sentStep(e: SignalEvent): Step {
   return {t: e.t, text: `${e.via}(${formatTarget(e.target)}, ${e.signame}) by ${who(e.from)}${ret}`}
 }
 
+/** Why the kernel dropped a signal (signal_generate result "ignored"), from what the trace shows. */
+function whyIgnored(e: SignalEvent, to: string): string {
+  if (e.sig === 18) return 'SIGCONT resumed the process as it was generated; without a handler the signal itself is then dropped'
+  if (IGNORED_BY_DEFAULT.has(e.sig)) return `${e.signame}'s default action is to ignore it, for any process without a handler`
+  if (e.to?.innerPid !== 1) return `${to} ignores ${e.signame}`
+  if (e.sig === 9 || e.sig === 19) return `${to} is PID 1 of its namespace: ${e.signame} is forced only when sent from an ancestor namespace`
+  return `${to} is PID 1 of its namespace and has no handler for ${e.signame}`
+}
+
+const IGNORED_BY_DEFAULT = new Set([17, 18, 23, 28])
+
 function fateSteps(s: SignalItem, now: number): Step[] {
   const e = s.ev
   const to = e.to ? who(e.to) : '?'
   switch (s.state) {
+    case 'dead':
+      return [{t: e.t, text: `generated: no effect, ${to} had already exited (a zombie; the kernel reports "ignored")`}]
     case 'ignored':
-      return [{t: e.t, text: `generated: ignored, dropped by the kernel${e.to?.innerPid === 1 && e.sig !== 9 && e.sig !== 19 ? ` (${to} is PID 1 of its namespace and has no handler for ${e.signame})` : ` (${to} ignores ${e.signame})`}`}]
+      return [{t: e.t, text: `generated: ignored, dropped by the kernel (${whyIgnored(e, to)})`}]
     case 'coalesced':
       return [{t: e.t, text: `generated: already pending${s.into ? ` since ${at(s.into.t)}` : ''}, merged into it`}]
     case 'overflow':
@@ -255,7 +272,8 @@ function exitSteps(x: ExitItem, now: number): Step[] {
 
 function reapStep(e: ReapEvent, latency: number | undefined): Step {
   const opts = e.options?.length ? ` ${e.options.join('|')}` : ''
-  return {t: e.t, text: `${e.syscall}${opts} by ${who(e.reaper)}: reaped, ${formatStatus(e.status)}${latency !== undefined ? `, ${duration(latency)} after the exit` : ''}${e.statusFrom === 'exit' ? ' (no status pointer)' : ''}`}
+  const from = e.statusFrom !== 'exit' ? '' : e.options === undefined ? " (status from the child's exit: the wait began before tracing)" : ' (no status pointer)'
+  return {t: e.t, text: `${e.syscall}${opts} by ${who(e.reaper)}: reaped, ${formatStatus(e.status)}${latency !== undefined ? `, ${duration(latency)} after the exit` : ''}${from}`}
 }
 
 export function chainOf(entry: Entry, now: number): Chain {

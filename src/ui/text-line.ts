@@ -1,6 +1,6 @@
 // One plain-text line per record, for pipes, CI logs and `replay --text`: no escape codes,
 // fixed column order, host PIDs first with the PID inside the namespace after a slash.
-import type {ProcRef, SignalTarget, WaitStatus} from '../events/types.js'
+import type {ProcRef, ReapEvent, SignalTarget, WaitStatus} from '../events/types.js'
 import type {DecodedRecord} from '../events/decoder.js'
 import {signalName} from '../events/names.js'
 
@@ -28,6 +28,12 @@ export function formatStatus(s: WaitStatus): string {
   return 'continued'
 }
 
+/** Where a reap's status came from, when not from the caller's pointer. */
+export function reapSource(r: ReapEvent): string {
+  if (r.statusFrom !== 'exit') return ''
+  return r.options === undefined ? ", status from the child's exit: the wait began before tracing" : ', no status pointer'
+}
+
 export function formatTime(t: number): string {
   return `+${(t / 1e9).toFixed(6)}s`
 }
@@ -38,16 +44,16 @@ export function formatRecord(r: DecodedRecord): string {
   switch (r.kind) {
     case 'signal': {
       const to = r.to ? formatProc(r.to) : formatTarget(r.target) || '?'
-      const verdict = r.sig === 0 ? 'check' : r.result ?? 'not sent'
+      const verdict = r.sig === 0 ? 'check' : r.targetDead ? 'no effect, the target had already exited (a zombie)' : r.result ?? 'not sent'
       const err = r.ret !== undefined && r.ret < 0 ? ` ${r.errno ?? r.ret}` : ''
       return `${t} signal   ${r.signame} ${formatProc(r.from)} → ${to} via ${r.via}: ${verdict}${err}`
     }
     case 'deliver':
-      return `${t} deliver  ${r.signame} to ${formatProc(r.proc)} → ${r.handler === 'handler' ? 'its handler' : r.handler === 'ignore' ? 'SIG_IGN' : 'default action'}`
+      return `${t} deliver  ${r.signame} to ${formatProc(r.proc)} → ${r.handler === 'handler' ? 'its handler' : r.handler === 'ignore' ? 'SIG_IGN' : 'default action'}${r.groupKillFor !== undefined ? `: the kernel ending the process for the fatal ${signalName(r.groupKillFor)} (no one sent SIGKILL)` : ''}`
     case 'exit':
       return `${t} exit     ${formatProc(r.proc)} ${r.signal !== undefined ? `killed by ${signalName(r.signal)}${r.core ? ' (core dumped)' : ''}` : `code ${r.code}`}${r.groupDead ? '' : ' (thread)'}`
     case 'reap':
-      return `${t} reap     ${formatProc(r.reaper)} reaped ${formatProc(r.child)}: ${formatStatus(r.status)} (${r.syscall}${r.options?.length ? ` ${r.options.join('|')}` : ''}${r.statusFrom === 'exit' ? ', no status pointer' : ''})`
+      return `${t} reap     ${formatProc(r.reaper)} reaped ${formatProc(r.child)}: ${formatStatus(r.status)} (${r.syscall}${r.options?.length ? ` ${r.options.join('|')}` : ''}${reapSource(r)})`
     case 'fork':
       return `${t} ${r.thread ? 'thread' : 'fork  '}   ${formatProc(r.parent)} → ${formatProc(r.child)}`
     case 'exec':

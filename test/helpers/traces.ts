@@ -4,7 +4,7 @@ import {fileURLToPath} from 'node:url'
 import type {TraceRecord} from '../../src/events/types.js'
 import {Timeline, type TimelineOptions} from '../../src/model/timeline.js'
 
-export type TraceName = 'sigterm-ignored' | 'reap-by-pause' | 'zombie' | 'flood' | 'lost' | 'ns-pause'
+export type TraceName = 'sigterm-ignored' | 'reap-by-pause' | 'zombie' | 'flood' | 'lost' | 'ns-pause' | 'teardown'
 
 export function traceRecords(name: TraceName): TraceRecord[] {
   const file = fileURLToPath(new URL(`../fixtures/traces/${name}.jsonl`, import.meta.url))

@@ -34,6 +34,20 @@ describe('decoder', () => {
         assert.deepEqual(outOfOrder, [])
       })
 
+      it("names the fatal signal behind a SIGKILL nobody sent (the kernel's group kill), and only there", () => {
+        const events = records.filter((r) => r.type === 'event')
+        const kills = events.filter((r) => r.kind === 'deliver' && r.sig === 9 && r.handler === 'default')
+        const labelled = kills.map((d) => {
+          if (d.kind !== 'deliver') throw new Error('deliver')
+          const sent = events.some((e) => e.kind === 'signal' && e.sig === 9 && e.to?.pid === d.proc.pid && e.t <= d.t)
+          const exit = events.find((e) => e.kind === 'exit' && e.proc.pid === d.proc.pid && e.groupDead)
+          return [sent, d.groupKillFor ?? null, exit?.kind === 'exit' ? exit.signal : undefined]
+        })
+        // three SIGKILLs were sent; one child died of SIGTERM, which the kernel carried out as SIGKILL
+        assert.deepEqual(labelled.filter((l) => l[0] === false), [[false, 15, 15]])
+        assert.deepEqual(labelled.filter((l) => l[0] === true).map((l) => [l[1], l[2]]), [[null, 9], [null, 9], [null, 9]])
+      })
+
       it('decodes the exec of a multi-byte UTF-8 file name', () => {
         const ex = records.find((r) => r.type === 'event' && r.kind === 'exec' && r.filename.includes('prog'))
         assert.ok(ex && ex.type === 'event' && ex.kind === 'exec')

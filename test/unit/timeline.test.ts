@@ -34,7 +34,7 @@ describe('Timeline (model) on recorded traces', () => {
   it('a pod whose PID 1 ignores SIGTERM: one ignored signal on the PID 1 lane, the pause lane from the sandbox record', () => {
     const tl = timelineOf('sigterm-ignored')
     assert.deepEqual(tl.counters, {
-      events: 1, lost: 0, kinds: {signal: 1}, signals: {delivered: 0, ignored: 1, pending: 0, overflow: 0, lose_info: 0},
+      events: 1, lost: 0, kinds: {signal: 1}, signals: {delivered: 0, ignored: 1, pending: 0, overflow: 0, lose_info: 0, targetDead: 0},
       exitSigchld: 0, flooded: 0, floodedDeliveries: 0, exits: 0, reaps: 0, zombies: 0, sandboxesDropped: 0,
     })
     const sb = sandboxOf(tl, 'netns:4026532178')
@@ -70,7 +70,7 @@ describe('Timeline (model) on recorded traces', () => {
     assert.deepEqual([reap.exit, reap.latency, reap.ev.options, reap.ev.statusFrom], [exit, 362937346 - 362617500, ['WNOHANG'], 'wait'])
     // the second SIGHUP was queued as new: the first had left the queue without signal_deliver
     assert.equal((pause.items[1] as SignalItem).consumedT, 1347834497)
-    assert.deepEqual(tl.counters.signals, {delivered: 3, ignored: 0, pending: 0, overflow: 0, lose_info: 0})
+    assert.deepEqual(tl.counters.signals, {delivered: 3, ignored: 0, pending: 0, overflow: 0, lose_info: 0, targetDead: 0})
     assert.deepEqual([tl.counters.exits, tl.counters.reaps, tl.counters.zombies, tl.counters.exitSigchld], [1, 1, 0, 1])
     assert.deepEqual(tl.zombieList(), [])
   })
@@ -135,12 +135,42 @@ describe('Timeline (model) on recorded traces', () => {
     assert.deepEqual([reap.ev.statusFrom, reap.ev.status, reap.ev.options], ['exit', {exited: 5}, ['WNOHANG']])
     assert.equal((pause.items[2] as SignalItem).deliver?.handler, 'handler')
     const zombie = laneOf(tl, id, 30670)
-    assert.deepEqual(items(zombie), ['fork@932234621', 'signal:SIGTERM/default@950674567', 'exit:namespace-ended@951340348', 'signal:SIGKILL/ignored@2215585610'])
+    assert.deepEqual(items(zombie), ['fork@932234621', 'signal:SIGTERM/default@950674567', 'exit:namespace-ended@951340348', 'signal:SIGKILL/dead@2215585610'])
     assert.deepEqual((zombie.exit as ExitItem).released, {how: 'namespace-ended', t: 2215449848, by: (pause.exit as ExitItem).ev.proc})
     assert.deepEqual([tl.counters.zombies, tl.counters.exits, tl.counters.reaps, sandboxOf(tl, id).counts.zombies], [0, 9, 8, 0])
     // a host process (node) reaping a sandbox process: the mark goes on the child's lane
     assert.deepEqual(items(laneOf(tl, id, 30337)), ['reap:30338/7339640@2222789488', 'exit:reaped@2222892311', 'reap:30337/751384@2223643695'])
     assert.equal(tl.sandboxes.has('host'), false)
+  })
+
+  it("teardown: the dying init takes its own namespace's zombies, not one whose parent is outside; its SIGKILLs to zombies are no effect, never ignored", () => {
+    const records = traceRecords('teardown')
+    const id = 'netns:4026532182'
+    const pauseExit = 1125426073
+    // Right after the pause's exit: Z1 (parent inside) is released with the namespace; Z2, whose
+    // parent is an nsenter outside (stopped), stays a zombie, and so does the pause, which cannot
+    // finish exiting before Z2 is reaped.
+    const atExit = new Timeline().feedAll(records.filter((r) => r.type !== 'event' || r.t <= pauseExit))
+    assert.deepEqual(atExit.zombieList().map((z) => [z.ev.proc.pid, z.parent?.pid]), [[25821, 25820], [25816, undefined]])
+    const tl = timelineOf('teardown')
+    const pause = laneOf(tl, id, 25816)
+    assert.deepEqual((laneOf(tl, id, 25819).exit as ExitItem).released, {how: 'namespace-ended', t: pauseExit, by: (pause.exit as ExitItem).ev.proc})
+    const z2 = (laneOf(tl, id, 25821).exit as ExitItem).released
+    assert.ok(z2?.how === 'reaped')
+    assert.deepEqual([z2.reap.ev.reaper.pid, z2.reap.ev.syscall, z2.reap.ev.options, z2.reap.t], [25820, 'wait4', ['WUNTRACED'], 2122167303])
+    // The teardown's SIGKILL reaches both zombies: marked dead, counted apart from ignored
+    // signals (the one ignored signal is the SIGCONT that resumed nsenter; two of the nine
+    // delivered ones went to the host: nsenter's CLD_STOPPED and CLD_CONTINUED to node).
+    assert.deepEqual(items(laneOf(tl, id, 25819)), ['signal:SIGTERM/default@330440744', 'exit:namespace-ended@330671264', 'signal:SIGKILL/dead@1125743964'])
+    assert.deepEqual(items(laneOf(tl, id, 25821)), ['signal:SIGTERM/default@431761899', 'exit:reaped@432421451', 'signal:SIGKILL/dead@1125764605'])
+    assert.deepEqual(tl.counters.signals, {delivered: 9, ignored: 1, pending: 0, overflow: 0, lose_info: 0, targetDead: 2})
+    assert.deepEqual(sandboxOf(tl, id).counts.signals, {delivered: 7, ignored: 1, pending: 0, overflow: 0, lose_info: 0, targetDead: 2})
+    assert.deepEqual([tl.counters.zombies, tl.counters.exits, tl.counters.reaps], [0, 7, 6])
+  })
+
+  it('ns-pause (written before targetDead existed): the SIGKILL to a zombie is still told apart from an ignored signal', () => {
+    const tl = timelineOf('ns-pause')
+    assert.deepEqual([tl.counters.signals.ignored, tl.counters.signals.targetDead], [1, 1])
   })
 
   it('bounded memory: rings of N items per lane and capped lanes and entries, with the same exact counters', () => {
