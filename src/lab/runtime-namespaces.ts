@@ -133,13 +133,23 @@ export class NamespacesRuntime implements LabRuntime {
   }
 
   async cleanup(found: readonly ProcIdentity[]): Promise<Leftover[]> {
-    // SIGKILL by PID and start time: a pause takes its PID namespace down with it, and
-    // `unshare --kill-child` its child; the launchers (nsenter, unshare) go as well.
+    // SIGKILL by PID and start time, from the inside out: the pauses and containers first (a pause
+    // takes its PID namespace down with it), so that each launcher (unshare, nsenter) reaps its
+    // child and exits by itself. Killing a launcher first would orphan its child to the host's
+    // init, whose reaping can take seconds (it did on the CI machine's init).
     const all = [...this.processes, ...found]
-    const alive = all.filter(isAlive)
-    if (alive.length) this.opts.log(['kill', '-s', 'KILL', ...[...new Set(alive.map((p) => String(p.pid)))]])
-    for (const p of alive) signalIdentity(p, 'SIGKILL')
-    await Promise.race([Promise.all(this.launched.map((l) => l.proc.exited)), sleep(10_000)])
+    const launchers = new Set(this.launched.map((l) => l.proc.pid))
+    const inner = all.filter((p) => !launchers.has(p.pid) && isAlive(p))
+    if (inner.length) this.opts.log(['kill', '-s', 'KILL', ...[...new Set(inner.map((p) => String(p.pid)))]])
+    for (const p of inner) signalIdentity(p, 'SIGKILL')
+    const launched = Promise.all(this.launched.map((l) => l.proc.exited))
+    await Promise.race([launched, sleep(2000)])
+    const stuck = all.filter((p) => launchers.has(p.pid) && isAlive(p))
+    if (stuck.length) {
+      this.opts.log(['kill', '-s', 'KILL', ...stuck.map((p) => String(p.pid))])
+      for (const p of stuck) signalIdentity(p, 'SIGKILL')
+      await Promise.race([launched, sleep(10_000)])
+    }
     // A zombie goes once its parent is gone; give the kernel a moment to release each one.
     const deadline = Date.now() + 10_000
     while (Date.now() < deadline && all.some(exists)) await sleep(20)

@@ -278,7 +278,7 @@ describe('e2e: pausetrace lab', function () {
     // Runs the real bpftrace, minus every signal_deliver (`D`) line of its JSON output.
     writeFileSync(wrapper, `#!/bin/sh\nif [ "$1" = "--version" ]; then exec ${BPFTRACES[0].command} --version; fi\n${BPFTRACES[0].command} "$@" | grep --line-buffered -v '"data": "D '\n`)
     chmodSync(wrapper, 0o755)
-    const r = await lab(['pause-anatomy', '--bpftrace', wrapper, '--step-timeout', '3s'])
+    const r = await lab(['pause-anatomy', '--bpftrace', wrapper, '--step-timeout', '1500ms'])
     assert.equal(r.code, 1, r.stderr)
     assert.equal(r.stderr, 'pausetrace: pause-anatomy on namespaces: 3 expectation(s) were not met (listed above).\n')
     const result = r.lab.find((x) => x.kind === 'result') as Rec

@@ -313,15 +313,18 @@ async function settle(p: Promise<Exit>, ms: number): Promise<boolean> {
 
 /** SIGKILLs (by PID) the pause (and so its whole PID namespace), unshare and the sandbox's own-PID-ns processes. */
 export async function stopNsSandbox(sb: NsSandbox): Promise<void> {
-  killTracked(sb.pausePid, 'SIGKILL')
-  killTracked(sb.unsharePid, 'SIGKILL')
+  // Inside out: the pause (its PID namespace goes with it) and the commands first, so that each
+  // launcher reaps its child and exits by itself; a launcher killed first would orphan its child
+  // to the host's init, which may take seconds to reap it.
   const mine = [...nsProcesses].filter(([, owner]) => owner === sb).map(([p]) => p)
-  for (const p of mine) {
-    killTracked(p.pid, 'SIGKILL')
-    killTracked(p.launcherPid, 'SIGKILL')
+  killTracked(sb.pausePid, 'SIGKILL')
+  for (const p of mine) killTracked(p.pid, 'SIGKILL')
+  const all = Promise.all([sb.exited, ...mine.map((p) => p.exited)]).then(() => ({code: 0, signal: null}))
+  if (!(await settle(all, 2000))) {
+    killTracked(sb.unsharePid, 'SIGKILL')
+    for (const p of mine) killTracked(p.launcherPid, 'SIGKILL')
+    if (!(await settle(all, 10_000))) throw new Error(`namespace sandbox (pause PID ${sb.pausePid}) did not stop within 10 s`)
   }
-  const all = [sb.exited, ...mine.map((p) => p.exited)]
-  if (!(await settle(Promise.all(all).then(() => ({code: 0, signal: null})), 10_000))) throw new Error(`namespace sandbox (pause PID ${sb.pausePid}) did not stop within 10 s`)
   for (const p of mine) nsProcesses.delete(p)
   sandboxes.delete(sb)
 }
