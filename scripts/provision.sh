@@ -44,7 +44,7 @@ for arg in "$@"; do
   case $arg in
     --tests) tests=true ;;
     --bpftrace-versions) versions=true ;;
-    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "provision: unknown argument: $arg (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -92,8 +92,9 @@ if [ "$(id -u)" -ne 0 ]; then
   node_modules
   exit 0
 fi
-command -v dpkg-query >/dev/null && command -v apt-get >/dev/null ||
+if ! command -v dpkg-query >/dev/null || ! command -v apt-get >/dev/null; then
   die "this script installs Debian packages with apt-get; on another distribution install the packages listed at its top by hand"
+fi
 
 ensure_packages "tracing" "${TRACE_PACKAGES[@]}"
 if $tests; then

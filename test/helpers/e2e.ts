@@ -19,11 +19,11 @@ export function requireTracing(ctx: Context): void {
   ctx.skip()
 }
 
-/** Skips (loudly) off CI when tmux is missing; fails under CI=true (.ci/run installs it). */
+/** Skips (loudly) off CI when tmux is missing; fails under CI=true (the test command installs it). */
 export function requireTmux(ctx: Context): void {
   if (['/usr/bin/tmux', '/bin/tmux', '/usr/local/bin/tmux'].some((p) => existsSync(p))) return
-  if (CI) throw new Error('tmux is missing: .ci/run installs it')
-  console.warn('    SKIPPED: tmux is not installed (apt-get install -y tmux)')
+  if (CI) throw new Error('tmux is missing: scripts/provision.sh --tests installs it')
+  console.warn('    SKIPPED: tmux is not installed (sudo scripts/provision.sh --tests installs it)')
   ctx.skip()
 }
 
@@ -34,7 +34,7 @@ export interface BpftraceUnderTest {
 
 export const CI_ROOT = process.env.PAUSETRACE_CI_ROOT ?? '/var/cache/pausetrace-ci'
 
-/** bpftrace 0.17 from the machine and 0.23 / 0.27 from the CI chroots (.ci/setup-bpftrace-versions.sh). */
+/** bpftrace 0.17 from the machine and 0.23 / 0.27 from the chroots of scripts/provision.sh --bpftrace-versions. */
 export const BPFTRACES: BpftraceUnderTest[] = [
   {label: '0.17 (system)', command: '/usr/bin/bpftrace'},
   {label: '0.23 (trixie chroot)', command: path.join(CI_ROOT, 'bpftrace-trixie')},
@@ -43,8 +43,8 @@ export const BPFTRACES: BpftraceUnderTest[] = [
 
 export function requireBpftrace(ctx: Context, b: BpftraceUnderTest): void {
   if (existsSync(b.command)) return
-  if (CI) throw new Error(`bpftrace ${b.label} is missing at ${b.command}: .ci/run must run .ci/setup-bpftrace-versions.sh`)
-  console.warn(`    SKIPPED: bpftrace ${b.label} not installed at ${b.command} (run .ci/setup-bpftrace-versions.sh as root)`)
+  if (CI) throw new Error(`bpftrace ${b.label} is missing at ${b.command}: under CI=true, npm test's pretest (scripts/provision.sh --tests) builds it`)
+  console.warn(`    SKIPPED: bpftrace ${b.label} not installed at ${b.command}; to test it: sudo scripts/provision.sh --bpftrace-versions`)
   ctx.skip()
 }
 
