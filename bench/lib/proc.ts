@@ -1,46 +1,28 @@
 // Small /proc and process helpers for the benchmark: CPU and peak RSS of a PID, children,
 // foreign tracers (bpftrace or podman started by someone else: they disturb timings), load.
 import {spawn, type ChildProcess, type StdioOptions} from 'node:child_process'
-import {readFileSync, readdirSync} from 'node:fs'
+import {childrenOf as allChildrenOf, listPids, readComm, readStat, readStatus, readText} from '../../src/proc/read.js'
 
 export const CLK_TCK = 100
 
 /** utime+stime (ms) of a process from /proc/PID/stat, or undefined once it is gone. */
 export function cpuMs(pid: number): number | undefined {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    const rest = text.slice(text.lastIndexOf(')') + 2).split(' ')
-    // rest[0] is field 3; utime is field 14, stime 15
-    return ((Number(rest[11]) + Number(rest[12])) * 1000) / CLK_TCK
-  } catch {
-    return undefined
-  }
+  const st = readStat(pid)
+  return st ? (st.cpuTicks * 1000) / CLK_TCK : undefined
 }
 
 /** VmHWM (peak RSS) in KiB, or undefined (gone, or a zombie). */
 export function vmHwmKb(pid: number): number | undefined {
-  try {
-    const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
-    return m ? Number(m[1]) : undefined
-  } catch {
-    return undefined
-  }
+  const v = readStatus(pid)?.get('VmHWM')
+  return v ? Number.parseInt(v, 10) : undefined
 }
 
 export function commOf(pid: number): string | undefined {
-  try {
-    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim()
-  } catch {
-    return undefined
-  }
+  return readComm(pid)
 }
 
 export function childrenOf(pid: number): number[] {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number)
-  } catch {
-    return []
-  }
+  return allChildrenOf(pid)
 }
 
 interface PInfo {
@@ -51,17 +33,9 @@ interface PInfo {
 
 function processes(): Map<number, PInfo> {
   const out = new Map<number, PInfo>()
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue
-    try {
-      const text = readFileSync(`/proc/${name}/stat`, 'utf8')
-      const open = text.indexOf('(')
-      const close = text.lastIndexOf(')')
-      const rest = text.slice(close + 2).split(' ')
-      out.set(Number(name), {pid: Number(name), comm: text.slice(open + 1, close), ppid: Number(rest[1])})
-    } catch {
-      // gone
-    }
+  for (const pid of listPids()) {
+    const st = readStat(pid)
+    if (st) out.set(pid, {pid, comm: st.comm, ppid: st.ppid})
   }
   return out
 }
@@ -81,11 +55,7 @@ export function foreignTracers(roots: ReadonlySet<number> = new Set()): string[]
 }
 
 export function loadAvg(): number[] {
-  try {
-    return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number)
-  } catch {
-    return []
-  }
+  return readText('/proc/loadavg')?.split(' ').slice(0, 3).map(Number) ?? []
 }
 
 export function sleep(ms: number): Promise<void> {

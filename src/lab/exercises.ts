@@ -2,7 +2,8 @@
 // patterns over trace events, what the kernel (and the runtime) should do in return.
 import type {Pattern} from './expect.js'
 import type {LabContainer, LabRuntime, LabSandbox, RuntimeName} from './runtime.js'
-import {catches, caughtSignals, childrenOf, comm, innerPid, nsOf, procStat, zombiesOf} from './procs.js'
+import {caughtSignals, childrenOf} from '../proc/read.js'
+import {catches, comm, innerPid, nsOf, procStat, zombiesOf} from './procs.js'
 
 export interface LabContext {
   runtime: LabRuntime

@@ -1,7 +1,7 @@
 // What the lab reads from /proc about the processes it made: identity (PID + start time, so a
 // reused PID is never taken for ours), state, parent, PIDs per namespace, namespaces, children,
 // zombies. Every read tolerates the process vanishing mid-read.
-import {readFileSync, readdirSync, readlinkSync} from 'node:fs'
+import {caughtSignals, listPids, nsInode, readComm, readStat, readStatus, statusNumbers} from '../proc/read.js'
 
 export interface ProcStat {
   state: string
@@ -11,14 +11,8 @@ export interface ProcStat {
 }
 
 export function procStat(pid: number): ProcStat | undefined {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    // comm may hold spaces and parentheses: the fields after it follow the last ')'.
-    const rest = text.slice(text.lastIndexOf(')') + 2).split(' ')
-    return {state: rest[0], ppid: Number(rest[1]), start: rest[19]}
-  } catch {
-    return undefined
-  }
+  const st = readStat(pid)
+  return st && {state: st.state, ppid: st.ppid, start: st.start}
 }
 
 /** A process the lab started, pinned by its start time. */
@@ -56,21 +50,13 @@ export function signalIdentity(p: ProcIdentity, signal: NodeJS.Signals): boolean
 }
 
 export function comm(pid: number): string | undefined {
-  try {
-    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim()
-  } catch {
-    return undefined
-  }
+  return readComm(pid)
 }
 
 /** The `NSpid:` line: host PID first, the PID in the process's own namespace last. */
 export function nsPids(pid: number): number[] | undefined {
-  try {
-    const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('NSpid:'))
-    return line ? line.slice('NSpid:'.length).trim().split(/\s+/).map(Number) : undefined
-  } catch {
-    return undefined
-  }
+  const status = readStatus(pid)
+  return status?.has('NSpid') ? statusNumbers(status, 'NSpid', pid) : undefined
 }
 
 /** The PID inside the process's own PID namespace. */
@@ -80,63 +66,19 @@ export function innerPid(pid: number): number | undefined {
 
 /** Namespace inode, e.g. 4026532252 for `net:[4026532252]`; 0 when it cannot be read. */
 export function nsOf(pid: number, ns: 'pid' | 'net' | 'ipc' | 'uts' | 'mnt'): number {
-  try {
-    const m = /\[(\d+)\]/.exec(readlinkSync(`/proc/${pid}/ns/${ns}`))
-    return m ? Number(m[1]) : 0
-  } catch {
-    return 0
-  }
-}
-
-/** Signals with a handler, from SigCgt (bit n-1 for signal n). */
-export function caughtSignals(pid: number): bigint {
-  try {
-    const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('SigCgt:'))
-    return BigInt('0x' + (line?.slice('SigCgt:'.length).trim() ?? '0'))
-  } catch {
-    return 0n
-  }
+  return nsInode(pid, ns)
 }
 
 export function catches(pid: number, sig: number): boolean {
   return (caughtSignals(pid) & (1n << BigInt(sig - 1))) !== 0n
 }
 
-/** Direct children (every thread's), from /proc. */
-export function childrenOf(pid: number): number[] {
-  const out = new Set<number>()
-  let tids: string[] = []
-  try {
-    tids = readdirSync(`/proc/${pid}/task`)
-  } catch {
-    return []
-  }
-  for (const tid of tids) {
-    try {
-      for (const c of readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/)) if (c) out.add(Number(c))
-    } catch {
-      // gone
-    }
-  }
-  return [...out]
-}
-
 /** Zombies whose parent is `ppid`. */
 export function zombiesOf(ppid: number): number[] {
   const out: number[] = []
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue
-    const st = procStat(Number(d))
-    if (st?.state === 'Z' && st.ppid === ppid) out.push(Number(d))
-  }
-  return out.sort((a, b) => a - b)
-}
-
-/** Every process (not thread) whose PID namespace is `pidns`. */
-export function processesInPidns(pidns: number): number[] {
-  const out: number[] = []
-  for (const d of readdirSync('/proc')) {
-    if (/^\d+$/.test(d) && nsOf(Number(d), 'pid') === pidns) out.push(Number(d))
+  for (const pid of listPids()) {
+    const st = procStat(pid)
+    if (st?.state === 'Z' && st.ppid === ppid) out.push(pid)
   }
   return out.sort((a, b) => a - b)
 }

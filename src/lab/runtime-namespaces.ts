@@ -12,7 +12,8 @@ import {ensurePause} from './build-pause.js'
 import {ensureLabkit} from './build-labkit.js'
 import {findStaticBusybox, makeRootfs} from './busybox.js'
 import {runStep, spawnLongLived, type LongLived} from './exec.js'
-import {catches, childrenOf, comm, exists, identify, isAlive, nsOf, signalIdentity, sleep, waitFor, type ProcIdentity} from './procs.js'
+import {childrenOf} from '../proc/read.js'
+import {catches, comm, exists, identify, isAlive, nsOf, signalIdentity, sleep, waitFor, type ProcIdentity} from './procs.js'
 import type {LabContainer, LabRuntime, LabSandbox, Leftover, Made, RuntimeOptions} from './runtime.js'
 
 const SIGTERM = 15

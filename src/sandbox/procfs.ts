@@ -1,52 +1,23 @@
 // What /proc says about a task, for the live side of the decoder: targets of signals that
 // bpftrace 0.17 cannot read in the kernel, children that exited before the trace began, and
 // zombies present at the start. Every read tolerates the task vanishing mid-read.
-import {readFileSync, readdirSync, readlinkSync} from 'node:fs'
+import {nsInode, readStatus, statusNumbers, threadsOf} from '../proc/read.js'
 import type {ProcInfo, ProcResolver} from '../events/decoder.js'
 import type {ProcEntry} from './scan.js'
 
-function read(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8')
-  } catch {
-    return undefined
-  }
-}
-
-export function nsInode(pid: number | 'self', ns: string, root = '/proc'): number {
-  try {
-    const m = /\[(\d+)\]/.exec(readlinkSync(`${root}/${pid}/ns/${ns}`))
-    return m ? Number(m[1]) : 0
-  } catch {
-    return 0
-  }
-}
-
-function field(status: string, name: string): string | undefined {
-  const m = new RegExp(`^${name}:\\s*(.*)$`, 'm').exec(status)
-  return m?.[1]
-}
-
-/** The exit code field (52) of /proc/PID/stat, after the comm in parentheses. */
-export function statExitCode(stat: string): number | undefined {
-  const close = stat.lastIndexOf(')')
-  if (close < 0) return undefined
-  const rest = stat.slice(close + 2).split(' ')
-  // rest[0] is field 3 (state); field 52 is rest[49]
-  const v = rest[49]
-  return v === undefined ? undefined : Number(v)
-}
+// (nsInode and threadsOf are re-exported for the modules that import them from here.)
+export {nsInode, threadsOf}
 
 export function readTask(tid: number, root = '/proc'): ProcInfo | undefined {
-  const status = read(`${root}/${tid}/status`)
+  const status = readStatus(tid, root)
   if (!status) return undefined
-  const nspid = (field(status, 'NSpid') ?? String(tid)).trim().split(/\s+/).map(Number)
-  const tgid = Number(field(status, 'Tgid') ?? tid)
-  const nstgid = (field(status, 'NStgid') ?? String(tgid)).trim().split(/\s+/).map(Number)
+  const nspid = statusNumbers(status, 'NSpid', tid)
+  const tgid = Number(status.get('Tgid') ?? tid)
+  const nstgid = statusNumbers(status, 'NStgid', tgid)
   return {
     tid,
     pid: tgid,
-    comm: field(status, 'Name') ?? '',
+    comm: status.get('Name') ?? '',
     innerPid: nstgid.at(-1) ?? null,
     pidns: nsInode(tid, 'pid', root),
     level: nspid.length - 1,
@@ -55,20 +26,11 @@ export function readTask(tid: number, root = '/proc'): ProcInfo | undefined {
     utsns: nsInode(tid, 'uts', root),
     mntns: nsInode(tid, 'mnt', root),
     cgroupId: 0,
-    ppid: Number(field(status, 'PPid') ?? 0),
+    ppid: Number(status.get('PPid') ?? 0),
   }
 }
 
-/** Thread ids of a process (itself when its task list cannot be read). */
-export function threadsOf(pid: number, root = '/proc'): number[] {
-  try {
-    return readdirSync(`${root}/${pid}/task`).filter((t) => /^\d+$/.test(t)).map(Number)
-  } catch {
-    return [pid]
-  }
-}
-
-/** A /proc resolver with a snapshot taken at the start (for zombies and namespaced PIDs). */
+/** A /proc resolver with a snapshot taken at the start (for zombies and namespaced PIDs), from a scan. */
 export class ProcfsResolver implements ProcResolver {
   private nsToHost = new Map<string, number>()
   private zombies = new Map<number, number>()
@@ -92,35 +54,6 @@ export class ProcfsResolver implements ProcResolver {
       this.atStart.set(e.pid, info)
       if (info.level > 0) this.nsToHost.set(`${e.ns.pid}:${info.innerPid}`, e.pid)
       if (e.state === 'Z' && e.exitStatus !== undefined) this.zombies.set(e.pid, e.exitStatus)
-    }
-  }
-
-  snapshot(): void {
-    let entries: string[]
-    try {
-      entries = readdirSync(this.root)
-    } catch {
-      return
-    }
-    for (const e of entries) {
-      if (!/^\d+$/.test(e)) continue
-      const pid = Number(e)
-      const t = readTask(pid, this.root)
-      if (!t) continue
-      this.atStart.set(pid, t)
-      if (t.level > 0 && t.innerPid !== null) this.nsToHost.set(`${t.pidns}:${t.innerPid}`, pid)
-      if (t.level > 0 || (t.netns !== 0 && t.netns !== this.hostNetns)) {
-        try {
-          for (const tid of readdirSync(`${this.root}/${pid}/task`)) if (/^\d+$/.test(tid)) this.sandboxTids.push(Number(tid))
-        } catch {
-          this.sandboxTids.push(pid)
-        }
-      }
-      const stat = read(`${this.root}/${pid}/stat`)
-      if (stat && / Z /.test(stat.slice(stat.lastIndexOf(')')))) {
-        const code = statExitCode(stat)
-        if (code !== undefined) this.zombies.set(pid, code)
-      }
     }
   }
 

@@ -1,8 +1,7 @@
 // Reads /proc into ProcEntry values: NSpid, namespaces, parent, state, cgroup, and for zombies
 // the wait status they will report (stat field 52) and their age. Every read tolerates the
 // process vanishing mid-scan (it is then skipped or partly filled, never an error).
-import {readFileSync, readdirSync} from 'node:fs'
-import {nsInode, statExitCode} from './procfs.js'
+import {listPids, nsInode, parseStat, readCmdline, readStatus, readText, statusNumbers} from '../proc/read.js'
 
 export const NS_TYPES = ['cgroup', 'ipc', 'mnt', 'net', 'pid', 'time', 'user', 'uts'] as const
 export type NsType = (typeof NS_TYPES)[number]
@@ -26,70 +25,44 @@ export interface ProcEntry {
   startTicks?: number
 }
 
-function read(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8')
-  } catch {
-    return undefined
-  }
-}
-
 /**
  * With `host` given, a process in the host's net and PID namespaces (most of a node) is read
  * lightly: its other namespaces are taken as the host's and its cmdline and cgroup are skipped.
  */
 export function readProcEntry(pid: number, root = '/proc', host?: Record<NsType, number>): ProcEntry | undefined {
-  const status = read(`${root}/${pid}/status`)
+  const status = readStatus(pid, root)
   if (!status) return undefined
+  const base = {pid, ppid: Number(status.get('PPid') ?? 0), comm: status.get('Name') ?? '', nspid: statusNumbers(status, 'NSpid', pid)}
   if (host) {
     const net = nsInode(pid, 'net', root)
     const pidns = nsInode(pid, 'pid', root)
     if (net === host.net && pidns === host.pid) {
-      const f = (name: string): string | undefined => new RegExp(`^${name}:\\s*(.*)$`, 'm').exec(status)?.[1]
-      const state = (f('State') ?? '?').charAt(0)
-      const light: ProcEntry = {
-        pid, ppid: Number(f('PPid') ?? 0), comm: f('Name') ?? '', cmdline: [], state,
-        nspid: (f('NSpid') ?? String(pid)).trim().split(/\s+/).map(Number), ns: {...host}, cgroup: '',
-      }
+      const state = (status.get('State') ?? '?').charAt(0)
       // a zombie of a sandbox has lost its net namespace: it needs the full read
-      if (state !== 'Z') return light
+      if (state !== 'Z') return {...base, cmdline: [], state, ns: {...host}, cgroup: ''}
     }
   }
-  const field = (name: string): string | undefined => new RegExp(`^${name}:\\s*(.*)$`, 'm').exec(status)?.[1]
-  const stat = read(`${root}/${pid}/stat`) ?? ''
-  const close = stat.lastIndexOf(')')
-  const rest = close >= 0 ? stat.slice(close + 2).split(' ') : []
-  const state = rest[0] ?? (field('State') ?? '?').charAt(0)
+  const stat = parseStat(readText(`${root}/${pid}/stat`) ?? '')
+  const state = stat?.state ?? (status.get('State') ?? '?').charAt(0)
   const ns = {} as Record<NsType, number>
   for (const t of NS_TYPES) ns[t] = nsInode(pid, t, root)
-  const cmd = read(`${root}/${pid}/cmdline`) ?? ''
   const entry: ProcEntry = {
-    pid,
-    ppid: Number(field('PPid') ?? 0),
-    comm: field('Name') ?? '',
-    cmdline: cmd.split('\0').filter((s, i, a) => s !== '' || i < a.length - 1),
+    ...base,
+    cmdline: readCmdline(pid, root),
     state,
-    nspid: (field('NSpid') ?? String(pid)).trim().split(/\s+/).map(Number),
     ns,
-    cgroup: read(`${root}/${pid}/cgroup`) ?? '',
-    startTicks: rest[19] !== undefined ? Number(rest[19]) : undefined,
+    cgroup: readText(`${root}/${pid}/cgroup`) ?? '',
+    startTicks: stat?.start !== undefined ? Number(stat.start) : undefined,
   }
-  if (state === 'Z') entry.exitStatus = statExitCode(stat)
+  if (state === 'Z') entry.exitStatus = stat?.exitCode
   return entry
 }
 
 /** Every process (thread-group leaders) now; with `host`, host processes are read lightly. */
 export function scanProc(root = '/proc', host?: Record<NsType, number>): ProcEntry[] {
-  let names: string[]
-  try {
-    names = readdirSync(root)
-  } catch {
-    return []
-  }
   const out: ProcEntry[] = []
-  for (const n of names) {
-    if (!/^\d+$/.test(n)) continue
-    const e = readProcEntry(Number(n), root, host)
+  for (const pid of listPids(root)) {
+    const e = readProcEntry(pid, root, host)
     if (e) out.push(e)
   }
   return out

@@ -104,12 +104,4 @@ export function readRecords(file: string): Array<Record<string, any>> {
 }
 
 /** Direct children of a process, from /proc. */
-export function childrenOf(pid: number): number[] {
-  const out: number[] = []
-  try {
-    for (const tid of readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/)) if (tid) out.push(Number(tid))
-  } catch {
-    // gone
-  }
-  return out
-}
+export {childrenOf} from '../../src/proc/read.js'

@@ -2,11 +2,12 @@
 // a directory) and bare-namespace sandboxes whose PID 1 is the lab pause. Everything made here is
 // tracked by id and PID so that cleanupAll() can remove it, and prove it is gone, after a failure.
 import {execFile, spawn, type ChildProcess} from 'node:child_process'
-import {copyFileSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
+import {copyFileSync, mkdirSync, mkdtempSync, readlinkSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {promisify} from 'node:util'
 import {ensurePause} from '../../src/lab/build-pause.js'
+import {caughtSignals, readComm, readStat, readStatus, statusNumbers, type Stat} from '../../src/proc/read.js'
 import {childrenOf, waitFor} from './e2e.js'
 
 const execFileAsync = promisify(execFile)
@@ -35,16 +36,7 @@ interface TrackedPid {
 
 const trackedPids = new Map<number, TrackedPid>()
 
-function procStat(pid: number): {state: string; start: string} | undefined {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    // comm may hold spaces and parentheses: the fields after it follow the last ')'.
-    const rest = text.slice(text.lastIndexOf(')') + 2).split(' ')
-    return {state: rest[0], start: rest[19]}
-  } catch {
-    return undefined
-  }
-}
+const procStat = (pid: number): Stat | undefined => readStat(pid)
 
 function trackPid(pid: number, what: string): void {
   const st = procStat(pid)
@@ -69,9 +61,9 @@ function killTracked(pid: number, signal: NodeJS.Signals): void {
 
 /** The `NSpid:` line of /proc/PID/status: host PID first, innermost PID last. */
 export function nsPids(pid: number): number[] {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('NSpid:'))
-  if (!line) throw new Error(`/proc/${pid}/status has no NSpid line`)
-  return line.slice('NSpid:'.length).trim().split(/\s+/).map(Number)
+  const status = readStatus(pid)
+  if (!status?.has('NSpid')) throw new Error(`/proc/${pid}/status has no NSpid line`)
+  return statusNumbers(status, 'NSpid', pid)
 }
 
 /** The namespace link target, e.g. `pid:[4026532252]`. */
@@ -213,10 +205,6 @@ const nsProcesses = new Map<NsProcess, NsSandbox>()
 
 const SIGTERM_BIT = 1n << 14n
 
-function caughtSignals(pid: number): bigint {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('SigCgt:'))
-  return BigInt('0x' + (line?.slice('SigCgt:'.length).trim() ?? '0'))
-}
 
 function spawnTracked(cmd: string, args: string[]): {child: ChildProcess; exited: Promise<Exit>; stdout: () => string; stderr: () => string} {
   const child = spawn(cmd, args, {stdio: ['ignore', 'pipe', 'pipe']})
@@ -248,7 +236,7 @@ export async function startNsSandbox(opts: {sharePid: boolean; pausePath?: strin
     if (done) throw new Error(`unshare exited early (${JSON.stringify(done)}): ${stderr().trim()}`)
     pausePid = childrenOf(unsharePid)[0] ?? 0
     try {
-      return pausePid > 0 && readFileSync(`/proc/${pausePid}/comm`, 'utf8').trim() === 'pause' && (caughtSignals(pausePid) & SIGTERM_BIT) !== 0n
+      return pausePid > 0 && readComm(pausePid) === 'pause' && (caughtSignals(pausePid) & SIGTERM_BIT) !== 0n
     } catch {
       return false
     }
@@ -282,14 +270,10 @@ export async function execInNsSandbox(sb: NsSandbox, cmd: string[], opts: {pidNs
   await waitFor(() => {
     if (done) return true
     for (const c of childrenOf(launcherPid)) {
-      try {
-        const comm = readFileSync(`/proc/${c}/comm`, 'utf8').trim()
-        if (comm !== 'nsenter' && comm !== 'unshare') {
-          proc.pid = c
-          return true
-        }
-      } catch {
-        // gone already
+      const comm = readComm(c) // undefined: gone already
+      if (comm !== undefined && comm !== 'nsenter' && comm !== 'unshare') {
+        proc.pid = c
+        return true
       }
     }
     return false
