@@ -1,11 +1,10 @@
 // Builds the lab's own pause (pause.c beside this file) with gcc on first use and caches it
 // by the hash of its source, so every lab sandbox runs the same known PID 1.
 import {fileURLToPath} from 'node:url'
-import {ensureBuilt, LAB_CACHE_DIR, type BuildOptions, type CProgram} from './build-c.js'
+import {ensureBuilt, type BuildOptions, type CProgram} from './build-c.js'
 
 // Resolves to src/lab/pause.c from both src/lab (tsx) and dist/lab (built), as BPF_DIR does.
 export const PAUSE_SOURCE = fileURLToPath(new URL('../../src/lab/pause.c', import.meta.url))
-export const PAUSE_CACHE_DIR = LAB_CACHE_DIR
 
 export type EnsurePauseOptions = BuildOptions
 

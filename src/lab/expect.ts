@@ -58,10 +58,6 @@ export function matchesPattern(value: unknown, pattern: PatternValue): boolean {
   return equalExactly(value, pattern)
 }
 
-export function firstMatch(events: readonly TraceEvent[], pattern: Pattern): TraceEvent | undefined {
-  return events.find((e) => matchesPattern(e, pattern))
-}
-
 export function checkExpectation(x: Expectation, events: readonly TraceEvent[]): CheckResult {
   const since = x.sinceT ?? 0
   const event = events.find((e) => e.t >= since && matchesPattern(e, x.pattern))

@@ -1,7 +1,7 @@
 // Several trace files as one stream in wall-clock order: a k-way merge that holds one batch of
 // records per file (the head of each), so memory does not grow with the files. Each file's own
 // order is kept. Records travel in batches (arrays): no promise per record.
-import {NO_KEY, TraceReader, type MergedEntry, type MergeKey, type ReadProblems} from './reader.js'
+import {TraceReader, type MergedEntry, type MergeKey, type ReadProblems} from './reader.js'
 import type {HeaderRecord, TraceRecord} from '../events/types.js'
 
 export {NO_KEY, type MergedEntry, type MergeKey} from './reader.js'

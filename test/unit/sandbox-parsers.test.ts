@@ -4,8 +4,8 @@ import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {type CgroupPod, parseProcCgroup, podFromCgroup, podFromCgroupPath} from '../../src/sandbox/cgroup.js'
 import {indexPodLogDirs, parsePodLogDir} from '../../src/sandbox/kubelet-logs.js'
-import {parseCrictlPods, parseInspectp} from '../../src/sandbox/cri.js'
-import {parsePodInspect, parsePodmanPs} from '../../src/sandbox/podman.js'
+import {parseCrictlPods} from '../../src/sandbox/cri.js'
+import {parsePodmanPs} from '../../src/sandbox/podman.js'
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url))
 const text = (rel: string): string => readFileSync(join(FIXTURES, rel), 'utf8')
@@ -257,67 +257,6 @@ describe('sandbox parsers', () => {
   })
 
   describe('crictl', () => {
-    it('inspectp, containerd on kind: pid from info.pid, cgroupsPath from the runtime spec', () => {
-      assert.deepEqual(parseInspectp(json('cri/containerd-kind-inspectp.json')), {
-        id: 'fce6f52914c45673e3b34d9ede950fc24951c31380818f3e256e93eb0fe1f410',
-        name: 'red-deployment-5bc7b56845-cgt7w',
-        namespace: 'test-ns-fc5ef8f4',
-        uid: '0e760759-7576-4c0b-89d0-bf5c9539026e',
-        pid: 6075,
-        state: 'SANDBOX_READY',
-        runtimeHandler: '',
-        createdAt: '2024-04-25T10:00:21.254165717Z',
-        runtime: 'containerd',
-        cgroupsPath: 'kubelet-kubepods-besteffort-pod0e760759_7576_4c0b_89d0_bf5c9539026e.slice:cri-containerd:fce6f52914c45673e3b34d9ede950fc24951c31380818f3e256e93eb0fe1f410',
-      })
-    })
-
-    it('inspectp, CRI-O with an infra container: info is {image, pid, runtimeSpec}', () => {
-      assert.deepEqual(parseInspectp(json('cri/crio-iks-inspectp.json')), {
-        id: '134b58ab2e0cfd7432a9db818b1b4ec52fdc747333f0ba2c9342860dc2ea7c50',
-        name: 'segfaulter',
-        namespace: 'default',
-        uid: 'aaaa2b4a-f398-41c0-928b-049e1cc4ec40',
-        pid: 38091,
-        state: 'SANDBOX_READY',
-        runtimeHandler: '',
-        createdAt: '2022-01-07T11:33:26.50092793-06:00',
-        runtime: 'cri-o',
-        cgroupsPath: 'kubepods-besteffort-podaaaa2b4a_f398_41c0_928b_049e1cc4ec40.slice:crio:134b58ab2e0cfd7432a9db818b1b4ec52fdc747333f0ba2c9342860dc2ea7c50',
-      })
-    })
-
-    it('inspectp, containerd after the sandbox process died: pid 0 becomes null', () => {
-      assert.deepEqual(parseInspectp(json('cri/containerd-cri-479-notready-inspectp.json')), {
-        id: '6ecc8a386012aa3d8cc41e986263a56c039044b7f9dcceda012cc3fc045e58c9',
-        name: 'kube-dns-6c857864fb-z88p2',
-        namespace: 'kube-system',
-        uid: '64489eae-d610-11e7-8e8b-42010af00002',
-        pid: null,
-        state: 'SANDBOX_NOTREADY',
-        createdAt: '2017-11-30T20:52:44.926737345Z',
-        runtime: 'containerd',
-      })
-    })
-
-    it('inspectp, CRI-O without an infra container (drop_infra_ctr): no pid (hand-made from the CRI-O sample)', () => {
-      const real = json('cri/crio-iks-inspectp.json') as {status: unknown; info: {runtimeSpec: unknown}}
-      // cri-o server/sandbox_status.go createSandboxInfo: a spoofed infra container gives {runtimeSpec} only
-      const spoofed = {status: real.status, info: {runtimeSpec: real.info.runtimeSpec}}
-      const got = parseInspectp(spoofed)
-      assert.equal(got?.pid, null)
-      assert.equal(got?.runtime, 'cri-o')
-      // an old crictl that left the info value a JSON string
-      assert.equal(parseInspectp({status: real.status, info: {info: JSON.stringify(real.info)}})?.pid, 38091)
-      // the text itself
-      assert.equal(parseInspectp(text('cri/crio-iks-inspectp.json'))?.pid, 38091)
-    })
-
-    it('inspectp falls back to the kubelet labels when metadata is missing', () => {
-      const got = parseInspectp({status: {id: 'abc', labels: {'io.kubernetes.pod.name': 'p', 'io.kubernetes.pod.namespace': 'n', 'io.kubernetes.pod.uid': 'u'}}})
-      assert.deepEqual(got, {id: 'abc', name: 'p', namespace: 'n', uid: 'u', pid: null, state: null})
-    })
-
     it('pods -o json, containerd on kind', () => {
       assert.deepEqual(parseCrictlPods(json('cri/containerd-kind-pods.json')), [
         {
@@ -352,23 +291,13 @@ describe('sandbox parsers', () => {
       ])
     })
 
-    it('the inspectp cgroupsPath names the same pod as the cgroup path', () => {
-      const sb = parseInspectp(json('cri/containerd-kind-inspectp.json'))!
-      const pod = podFromCgroupPath(sb.cgroupsPath!)
-      assert.equal(pod.podUid, sb.uid)
-      assert.equal(pod.containerId, sb.id)
-    })
-
     it('gives null / [] for garbage and skips broken items, never throws', () => {
       for (const g of GARBAGE) {
-        assert.equal(parseInspectp(g), null)
         assert.deepEqual(parseCrictlPods(g), [])
       }
       assert.deepEqual(parseCrictlPods({items: [null, 5, {id: 7}, {metadata: {}}, {id: 'x', metadata: 'y', state: 3}]}), [
         {id: 'x', name: null, namespace: null, uid: null, state: null, createdAt: null},
       ])
-      assert.equal(parseInspectp({status: {id: 'x'}, info: {pid: -1}})?.pid, null)
-      assert.equal(parseInspectp({status: {id: 'x'}, info: {pid: '12'}})?.pid, null)
     })
   })
 
@@ -400,73 +329,13 @@ describe('sandbox parsers', () => {
       assert.deepEqual(parsePodmanPs(json('podman-parsers/ps-a-pod-created.json')), [{...base, podName: 'pt-sample-22953'}])
     })
 
-    for (const [dir, shared] of [
-      ['shared-pid', ['uts', 'pid', 'ipc', 'net']],
-      ['private-pid', ['ipc', 'net', 'uts']],
-    ] as const) {
-      it(`pod inspect (podman 4.3, this machine): ${dir}`, () => {
-        const ids = env(`podman/${dir}/ids.env`)
-        const got = parsePodInspect(json(`podman/${dir}/pod-inspect.json`))
-        assert.deepEqual(got, {
-          id: ids.POD_ID,
-          name: ids.POD_NAME,
-          infraContainerId: ids.INFRA_ID,
-          cgroupPath: `/libpod_parent/${ids.POD_ID}`,
-          sharedNamespaces: [...shared],
-          state: 'Running',
-        } satisfies typeof got)
-        // the cgroup path of the pod names the same pod
-        assert.equal(podFromCgroupPath(got!.cgroupPath!).podmanPodId, ids.POD_ID)
-      })
-    }
-
-    it('pod inspect, podman 4.3 created pod (this machine)', () => {
-      assert.deepEqual(parsePodInspect(json('podman-parsers/pod-inspect-created.json')), {
-        id: '5cf3856d7ffd071d8ea9493462abe4e79d8a2ac0f7341ab52fc06cae77d684fe',
-        name: 'pt-sample-22953',
-        infraContainerId: '59a44679be261ac0c287205ac659c765dadb6cd18a692881bf7c6a77c7daf0fb',
-        cgroupPath: '/libpod_parent/5cf3856d7ffd071d8ea9493462abe4e79d8a2ac0f7341ab52fc06cae77d684fe',
-        sharedNamespaces: ['ipc', 'net', 'uts'],
-        state: 'Created',
-      })
-    })
-
-    it('pod inspect of other podman versions: 4.x rootless object, 5.x array, 1.6.4 {Config, State}', () => {
-      const rootless = {
-        id: '759b48e641608d2dc8ecef44084d4671b9d127e4f39d9cdfa9c9bb326cfe64f0',
-        name: 'git',
-        infraContainerId: 'b4541110f6c7f06aec932b1e5381682df306d52b6eb080d44aa09c2865469584',
-        cgroupPath: 'user.slice/user-1000.slice/user@1000.service/user.slice/user-libpod_pod_759b48e641608d2dc8ecef44084d4671b9d127e4f39d9cdfa9c9bb326cfe64f0.slice',
-        state: 'Created',
-      }
-      assert.deepEqual(parsePodInspect(json('podman-parsers/pod-inspect-podman-4-rootless.json')), {...rootless, sharedNamespaces: ['ipc', 'net', 'uts']})
-      assert.deepEqual(parsePodInspect(json('podman-parsers/pod-inspect-podman-5-array.json')), {...rootless, sharedNamespaces: ['net', 'uts', 'ipc']})
-      assert.deepEqual(parsePodInspect(text('podman-parsers/pod-inspect-podman-1.6.4.json')), {
-        id: '2df19026a989667f0c9956723a45b25ccd32c0efaec19d375727d37622709040',
-        name: 'happy_beaver',
-        infraContainerId: '9c77fc16ce2cd7b7b648ac161596b8e2c4b66e6b388b1262de402bb76b2563a4',
-        cgroupPath: 'machine.slice/machine-libpod_pod_2df19026a989667f0c9956723a45b25ccd32c0efaec19d375727d37622709040.slice',
-        sharedNamespaces: ['cgroup', 'ipc', 'net', 'uts'],
-        state: null,
-      })
-    })
-
     it('gives null / [] for garbage, skips broken entries, never throws', () => {
       for (const g of GARBAGE) {
         assert.deepEqual(parsePodmanPs(g), [])
-        assert.equal(parsePodInspect(g), null)
       }
       assert.deepEqual(parsePodmanPs([null, {Id: 3}, {Id: 'x', Names: 'old-style', Pid: 12, IsInfra: 'true', State: 2}]), [
         {id: 'x', name: 'old-style', pid: 12, podId: null, podName: null, isInfra: false, state: null},
       ])
-      assert.deepEqual(parsePodInspect({Id: 'p', SharedNamespaces: ['net', 7, '']}), {
-        id: 'p',
-        name: null,
-        infraContainerId: null,
-        cgroupPath: null,
-        sharedNamespaces: ['net'],
-        state: null,
-      })
     })
   })
 })
