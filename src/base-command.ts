@@ -1,5 +1,5 @@
 // The one place errors become output: one line on stderr (the fix included) and the exit code
-// of CONTRACT.md; a stack trace only with DEBUG=pausetrace*.
+// of docs/trace-format.md; a stack trace only with DEBUG=pausetrace*.
 // Commands import what they run inside run(): oclif imports every command module (to read its
 // flags) whatever command runs, so their top level stays light and `replay` starts fast.
 import {Command, Errors} from '@oclif/core'

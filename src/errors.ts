@@ -1,4 +1,4 @@
-// Error classes and the exit-code table of CONTRACT.md. Library code throws these; only the
+// Error classes and the exit-code table (docs/trace-format.md). Library code throws these; only the
 // command layer prints them (one line, the fix included) and exits.
 
 export const EXIT = {ok: 0, unexpected: 1, usage: 2, environment: 3, traceFailed: 4} as const

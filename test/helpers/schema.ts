@@ -1,10 +1,10 @@
-// Validates records against the project's copy of the CONTRACT schema (test/fixtures/schema).
+// Validates records against the trace format's schema (docs/trace-record.schema.json).
 import {readFileSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
 import {Ajv2020} from 'ajv/dist/2020.js'
 import assert from 'node:assert/strict'
 
-const schema = JSON.parse(readFileSync(fileURLToPath(new URL('../fixtures/schema/trace-record.schema.json', import.meta.url)), 'utf8')) as object
+const schema = JSON.parse(readFileSync(fileURLToPath(new URL('../../docs/trace-record.schema.json', import.meta.url)), 'utf8')) as object
 const ajv = new Ajv2020({allErrors: true, strict: false})
 const validate = ajv.compile(schema)
 
