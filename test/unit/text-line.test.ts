@@ -1,7 +1,9 @@
 // The text line of each record says only what is true: exact lines from recorded traces.
 import assert from 'node:assert/strict'
 import {formatRecord} from '../../src/ui/text-line.js'
-import {traceRecords, type TraceName} from '../helpers/traces.js'
+import {timelineOf, traceRecords, type TraceName} from '../helpers/traces.js'
+import {chainOf} from '../../src/ui/describe.js'
+import type {SignalItem} from '../../src/model/timeline.js'
 import {assertValidRecords} from '../helpers/schema.js'
 import type {TraceEvent} from '../../src/events/types.js'
 
@@ -39,5 +41,26 @@ describe('text lines (recorded traces)', () => {
       '+1.125744s signal   SIGKILL pause[25816/1] @netns:4026532182 (pause) → sleep[25819/3] @netns:4026532182 via kernel: no effect, the target had already exited (a zombie)',
       '+1.125765s signal   SIGKILL pause[25816/1] @netns:4026532182 (pause) → sleep[25821/4] @netns:4026532182 via kernel: no effect, the target had already exited (a zombie)',
     ])
+  })
+})
+
+describe('why the kernel dropped a signal (the chain of an ignored signal)', () => {
+  const firstSignal = (name: TraceName, signame: string): SignalItem => {
+    const tl = timelineOf(name)
+    for (const sb of tl.sandboxes.values()) for (const e of sb.entries) if (e.kind === 'signal' && e.ev.signame === signame && e.state === 'ignored') return e
+    throw new Error(`no ignored ${signame} in ${name}`)
+  }
+  const why = (s: SignalItem): string | undefined => chainOf(s, s.t).steps.find((st) => st.text.startsWith('generated:'))?.text
+
+  it("SIGWINCH to the lab's pause: its default action is to ignore it, PID 1 or not", () => {
+    assert.equal(why(firstSignal('flood', 'SIGWINCH')), "generated: ignored, dropped by the kernel (SIGWINCH's default action is to ignore it, for any process without a handler)")
+  })
+
+  it('SIGTERM to a PID 1 without a handler, from the host', () => {
+    assert.equal(why(firstSignal('sigterm-ignored', 'SIGTERM')), 'generated: ignored, dropped by the kernel (sleep[803/1] is PID 1 of its namespace and has no handler for SIGTERM)')
+  })
+
+  it('SIGCONT: it resumed the process; only the signal itself was dropped', () => {
+    assert.equal(why(firstSignal('teardown', 'SIGCONT')), 'generated: ignored, dropped by the kernel (SIGCONT resumed the process as it was generated; without a handler the signal itself is then dropped)')
   })
 })
