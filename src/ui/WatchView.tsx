@@ -2,7 +2,7 @@
 // sandbox that fits (the selected one filled first), the detail or help pane, the status line.
 import React from 'react'
 import {Box} from 'ink'
-import type {TimelineSnapshot} from '../model/timeline.js'
+import type {ViewSnapshot} from './view-state.js'
 import {detailLines, fit} from './describe.js'
 import {DetailPane} from './DetailPane.js'
 import {Header} from './Header.js'
@@ -14,12 +14,12 @@ import {StatusLine} from './StatusLine.js'
 import {TimeAxis} from './TimeAxis.js'
 
 export interface WatchViewProps {
-  snapshot: TimelineSnapshot
+  snapshot: ViewSnapshot
   columns: number
   rows: number
 }
 
-function emptyText(s: TimelineSnapshot): string {
+function emptyText(s: ViewSnapshot): string {
   if (!s.header) return 'attaching probes: bpftrace is starting…'
   if (s.ui.filter && s.totalSandboxes > 0) return `no sandbox matches "${s.ui.filter}" (/ then esc clears the filter)`
   return s.notice ?? 'no sandbox events yet: signals, exits and reaps of pod sandboxes will show here'
