@@ -9,9 +9,6 @@ import {zeroSignals, type Counters, type ExitItem, type FloodItem, type GapItem,
 export type {Counters, DeliverItem, Entry, ExitItem, FloodItem, ForkItem, GapItem, Lane, LaneItem, ReapItem, Release, SandboxState, SignalCounts, SignalItem, SignalState, TimelineOptions} from './types.js'
 export {HOST_SANDBOX} from './types.js'
 
-/** a queued signal with no delivery after this long is shown as not delivered (consumed or blocked) */
-export const UNDELIVERED_AFTER_NS = 250_000_000
-
 function isExitSigchld(e: SignalEvent): boolean {
   return e.via === 'kernel' && e.sig === 17 && (e.code === 'CLD_EXITED' || e.code === 'CLD_KILLED' || e.code === 'CLD_DUMPED')
 }
@@ -170,7 +167,7 @@ export class Timeline {
     const key = `${e.proc.pid}:${e.sig}`
     const item = this.awaiting.get(key)
     if (item && item.state === 'awaiting') {
-      item.state = e.handler === 'handler' ? 'handler' : e.handler === 'ignore' ? 'sig_ign' : 'default'
+      item.state = deliveredState(e.handler)
       item.deliver = e
       this.awaiting.delete(key)
       const lane = this.lanes.findLane(e.proc)
@@ -349,4 +346,9 @@ function stateOf(result: SignalResult): SignalState {
     default:
       return 'overflow'
   }
+}
+
+/** The state a signal_deliver ends a signal in: its handler ran, SIG_IGN, or its default action. */
+export function deliveredState(handler: DeliverEvent['handler']): SignalState {
+  return handler === 'handler' ? 'handler' : handler === 'ignore' ? 'sig_ign' : 'default'
 }

@@ -1,7 +1,8 @@
 // The top line: node, bpftrace, filters, and the event and lost counters with the trace's state.
 import React from 'react'
 import type {ViewSnapshot} from './view-state.js'
-import {filtersText, fit, textWidth} from './describe.js'
+import {fit, textWidth} from './text-fit.js'
+import {filtersText} from './words.js'
 import {Line} from './Line.js'
 
 export interface HeaderProps {

@@ -3,7 +3,8 @@
 // now, reaps, flooded signals.
 import React from 'react'
 import type {ViewSnapshot} from './view-state.js'
-import {axisText, duration, fit, type Widths} from './describe.js'
+import {axisText, fit, type Widths} from './text-fit.js'
+import {duration} from './words.js'
 import {Line} from './Line.js'
 
 export interface TimeAxisProps {

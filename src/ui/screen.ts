@@ -2,7 +2,7 @@
 // sandboxes fit around the selected one and how many of their lanes; the selected sandbox is
 // filled first. Pure: the components render what this returns.
 import type {Lane, SandboxState} from '../model/timeline.js'
-import {widthsFor, type Widths} from './describe.js'
+import {widthsFor, type Widths} from './text-fit.js'
 import type {ViewSnapshot} from './view-state.js'
 
 export interface Block {

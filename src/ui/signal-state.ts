@@ -1,0 +1,26 @@
+// A signal's state as the view shows it, with its one mark and its one word: the track, the lane
+// summary and the chain all read this table, so that they cannot call one state two things.
+import type {SignalItem, SignalState} from '../model/timeline.js'
+import type {MarkChar} from './marks.js'
+
+/** a queued signal with no delivery after this long is shown as not delivered (consumed or blocked) */
+export const NO_DELIVERY_AFTER_NS = 250_000_000
+
+/** A signal's state as shown now: a queued signal not delivered for a while reads as consumed. */
+export function shownState(s: SignalItem, now: number): SignalState {
+  return s.state === 'awaiting' && now - s.t > NO_DELIVERY_AFTER_NS ? 'undelivered' : s.state
+}
+
+/** Each state's mark and word, in the order a lane summary lists them (the most telling first). */
+export const SIGNAL_STATES: Record<SignalState, {mark: MarkChar; word: string}> = {
+  ignored: {mark: 'I', word: 'ignored'},
+  sig_ign: {mark: 'I', word: 'SIG_IGN'},
+  default: {mark: 'D', word: 'default action'},
+  coalesced: {mark: 'P', word: 'pending'},
+  overflow: {mark: 'P', word: 'overflow'},
+  awaiting: {mark: 'P', word: 'pending'},
+  undelivered: {mark: 'C', word: 'consumed'},
+  consumed: {mark: 'C', word: 'consumed'},
+  handler: {mark: 'H', word: 'handled'},
+  dead: {mark: '†', word: 'to a zombie'},
+}
