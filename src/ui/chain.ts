@@ -2,7 +2,7 @@
 // consumed → exit → SIGCHLD → reap), and the detail pane's lines that show it.
 import type {ProcRef, ReapEvent, SignalEvent} from '../events/types.js'
 import type {Entry, ExitItem, GapItem, SandboxState, SignalItem} from '../model/timeline.js'
-import {NO_DELIVERY_AFTER_NS} from './signal-state.js'
+import {SIGNAL_STATES, shownState} from './signal-state.js'
 import {sandboxTitle} from './summary.js'
 import {fit, textWidth, wrap} from './text-fit.js'
 import {formatStatus, formatTarget, formatTime} from './text-line.js'
@@ -36,44 +36,48 @@ function whyIgnored(e: SignalEvent, to: string): string {
 
 const IGNORED_BY_DEFAULT = new Set([17, 18, 23, 28])
 
+/** The steps of a signal's fate; each names the state by its one word (signal-state.ts). */
 function fateSteps(s: SignalItem, now: number): Step[] {
   const e = s.ev
   const to = e.to ? who(e.to) : '?'
-  switch (s.state) {
+  const shown = shownState(s, now)
+  const word = SIGNAL_STATES[shown].word
+  switch (shown) {
     case 'dead':
-      return [{t: e.t, text: `generated: no effect, ${to} had already exited (a zombie; the kernel reports "ignored")`}]
+      return [{t: e.t, text: `generated: ${word}, ${to} had already exited (a zombie; the kernel reports "ignored")`}]
     case 'ignored':
-      return [{t: e.t, text: `generated: ignored, dropped by the kernel (${whyIgnored(e, to)})`}]
+      return [{t: e.t, text: `generated: ${word}, dropped by the kernel (${whyIgnored(e, to)})`}]
     case 'coalesced':
-      return [{t: e.t, text: `generated: already pending${s.into ? ` since ${formatTime(s.into.t)}` : ''}, merged into it`}]
+      return [{t: e.t, text: `generated: already ${word}${s.into ? ` since ${formatTime(s.into.t)}` : ''}, merged into it`}]
     case 'overflow':
-      return [{t: e.t, text: `generated: ${e.result === 'lose_info' ? 'queued without its siginfo' : 'the signal queue overflowed, not queued'}`}]
+      return [{t: e.t, text: `generated: ${word}, ${e.result === 'lose_info' ? 'queued without its siginfo' : 'not queued (the signal queue was full)'}`}]
     default:
       break
   }
   const steps: Step[] = [{t: e.t, text: `generated: queued for ${to}`}]
-  switch (s.state) {
+  switch (shown) {
     case 'handler':
-      steps.push({t: s.deliver?.t, text: `delivered to its handler`})
+      steps.push({t: s.deliver?.t, text: `${word}: delivered to its handler`})
       break
     case 'sig_ign':
-      steps.push({t: s.deliver?.t, text: `delivered: SIG_IGN, nothing happens`})
+      steps.push({t: s.deliver?.t, text: `delivered: ${word}, nothing happens`})
       break
     case 'default':
-      steps.push({t: s.deliver?.t ?? s.fatal?.t, text: s.fatal ? `default action: the process dies` : `delivered to its default action`})
+      steps.push({t: s.deliver?.t ?? s.fatal?.t, text: s.fatal ? `${word}: the process dies` : `delivered to its ${word}`})
       break
     case 'consumed':
-      steps.push({t: s.consumedT, text: `consumed without a handler (read from a signalfd or by sigwaitinfo): a later ${e.signame} was queued anew`})
+      steps.push(
+        s.state === 'consumed'
+          ? {t: s.consumedT, text: `${word} without a handler (read from a signalfd or by sigwaitinfo): a later ${e.signame} was queued anew`}
+          : // still queued as far as the trace shows: it may as well be blocked
+            {text: `${word} (read from a signalfd or by sigwaitinfo${e.to?.comm === 'catatonit' ? ': catatonit does' : ''}) or blocked: no delivery after ${duration(now - s.t)}`},
+      )
       break
     case 'undelivered':
-      steps.push({text: `never delivered: ${to} exited with it still queued`})
+      steps.push({text: `${word}: ${to} exited with it still queued`})
       break
     case 'awaiting':
-      steps.push(
-        now - s.t > NO_DELIVERY_AFTER_NS
-          ? {text: `no delivery after ${duration(now - s.t)}: read from a signalfd or by sigwaitinfo${e.to?.comm === 'catatonit' ? ' (catatonit does)' : ''}, or blocked`}
-          : {text: `waiting for delivery`},
-      )
+      steps.push({text: `${word}: waiting for delivery`})
       break
   }
   return steps

@@ -25,20 +25,22 @@ export function laneSummary(lane: Lane, now: number, gaps: GapItem[] = []): stri
     const last = lane.lastReap
     out.push(`reaped ${lane.reaped}${last.latency !== undefined ? `, last ${procLabel(last.ev.child)} in ${duration(last.latency)}` : ''}`)
   }
-  // Signals by name and fate. Ignored and merged ones are exact counts; the fate of queued ones
-  // is read from the items still in the lane.
-  const fates = new Map<string, number>()
-  const add = (k: string, n: number): void => {
-    fates.set(k, (fates.get(k) ?? 0) + n)
+  // Signals by name and fate, by the state's word: ignored and merged ones are exact counts, the
+  // fate of queued ones is read from the items still in the lane.
+  const fates = new Map<string, {order: number; n: number}>()
+  const add = (signame: string, state: SignalState, n: number): void => {
+    const k = `${signame} ${SIGNAL_STATES[state].word}`
+    const f = fates.get(k)
+    if (f) {
+      f.n += n
+      f.order = Math.min(f.order, STATE_ORDER.indexOf(state))
+    } else fates.set(k, {order: STATE_ORDER.indexOf(state), n})
   }
-  for (const [k, n] of lane.received) if (!k.endsWith(' queued')) add(k, n)
+  // (keyed `${signame} ${state}` by the model; the queued ones are told by the items)
+  for (const [k, n] of lane.received) if (!k.endsWith(' queued')) add(k.slice(0, k.lastIndexOf(' ')), k.slice(k.lastIndexOf(' ') + 1) as SignalState, n)
   // (a fatal one is told by the exit)
-  for (const it of lane.items) if (it.kind === 'signal' && it.ev.result === 'delivered' && !it.fatal) add(`${it.ev.signame} ${shownState(it, now)}`, 1)
-  const order = (k: string): number => STATE_ORDER.indexOf(k.slice(k.lastIndexOf(' ') + 1) as SignalState)
-  for (const [k, n] of [...fates].sort((a, b) => order(a[0]) - order(b[0]))) {
-    const sp = k.lastIndexOf(' ')
-    out.push(`${k.slice(0, sp)} ${SIGNAL_STATES[k.slice(sp + 1) as SignalState].word}${n > 1 ? ` ×${n}` : ''}`)
-  }
+  for (const it of lane.items) if (it.kind === 'signal' && it.ev.result === 'delivered' && !it.fatal) add(it.ev.signame, shownState(it, now), 1)
+  for (const [k, {n}] of [...fates].sort((a, b) => a[1].order - b[1].order)) out.push(`${k}${n > 1 ? ` ×${n}` : ''}`)
   return out
 }
 
