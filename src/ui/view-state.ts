@@ -1,5 +1,5 @@
-// The live view's own state over a timeline store: the selection, text filter, help, detail pane,
-// notice and pause, and the snapshot a frame is drawn from. What the keys change (keys.ts).
+// The live view's own state over a timeline store: selection, text filter, help, detail pane,
+// notice, and the pause queue in front of the store; the snapshot a frame is drawn from.
 import type {FooterRecord, HeaderRecord, TraceRecord} from '../events/types.js'
 import {HOST_SANDBOX, type Counters, type GapItem, type SandboxState, type Timeline} from '../model/timeline.js'
 
