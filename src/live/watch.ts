@@ -1,13 +1,13 @@
 // `watch`: one live trace shown as it happens. On a terminal the Ink timeline (fed by the same
 // Timeline model as every view); elsewhere one plain text line per record, as `replay --text`
 // prints them. `--record FILE` also writes the trace file `record` would write.
-import type {Timeline as TimelineT} from '../model/timeline.js'
 import {Timeline} from '../model/timeline.js'
 import {bpftraceInfo} from '../probe/bpftrace.js'
 import {assertCanTrace} from '../probe/environment.js'
 import type {Filters} from '../record/session.js'
 import {TraceWriter} from '../record/writer.js'
 import {formatRecord} from '../ui/text-line.js'
+import {ViewState} from '../ui/view-state.js'
 import {onStopSignals} from '../util/signals.js'
 import {guardTerminal} from '../util/hangup.js'
 import {LiveTrace, type LiveRecord, type TraceTotals} from './live-trace.js'
@@ -84,7 +84,7 @@ export async function watchTrace(opts: WatchOptions): Promise<WatchResult> {
   assertCanTrace()
   const info = await bpftraceInfo(opts.bpftrace)
   const writer = opts.record ? TraceWriter.open(opts.record, {force: opts.force}) : undefined
-  const timeline: TimelineT = new Timeline()
+  const state = new ViewState(new Timeline())
   let live: LiveTrace | undefined
   const stop = (): void => void live?.stop('interrupt')
   const offSignals = onStopSignals(stop)
@@ -98,9 +98,9 @@ export async function watchTrace(opts: WatchOptions): Promise<WatchResult> {
     // Ink is loaded only for the terminal view: piped output starts faster without it.
     const {LiveView} = await import('../ui/live-view.js')
     const v = new LiveView({
-      timeline,
+      state,
       onQuit: stop,
-      now: () => (startedMs ? Math.max(timeline.lastT, (Date.now() - startedMs) * 1e6) : 0),
+      now: () => (startedMs ? Math.max(state.timeline.lastT, (Date.now() - startedMs) * 1e6) : 0),
     })
     v.start()
     view = v
@@ -111,7 +111,7 @@ export async function watchTrace(opts: WatchOptions): Promise<WatchResult> {
     view?.stop()
   }
   try {
-    live = new LiveTrace({bpftrace: info, filters: opts.filters, host: opts.host, argv: opts.argv, log: view ? (l) => timeline.setNotice(l) : log}, (r: LiveRecord) => {
+    live = new LiveTrace({bpftrace: info, filters: opts.filters, host: opts.host, argv: opts.argv, log: view ? (l) => state.setNotice(l) : log}, (r: LiveRecord) => {
       if (writer) {
         writer.write(r)
         if (writer.error) void live?.stop('error')
@@ -119,8 +119,8 @@ export async function watchTrace(opts: WatchOptions): Promise<WatchResult> {
       if (r.type === 'header') startedMs = Date.parse(r.startedAt)
       if (view) {
         // "no sandbox matches yet" holds until one comes
-        if (r.type === 'sandbox' && timeline.notice) timeline.setNotice(undefined)
-        timeline.feed(r)
+        if (r.type === 'sandbox' && state.notice) state.setNotice(undefined)
+        state.feed(r)
         view.update()
       } else if (lines && (r.type === 'event' || r.type === 'lost')) lines.push(`${formatRecord(r)}\n`)
     })
@@ -137,7 +137,7 @@ export async function watchTrace(opts: WatchOptions): Promise<WatchResult> {
     const result = await live.done()
     const footer = live.footer(result)
     writer?.write(footer)
-    timeline.feed(footer)
+    state.feed(footer)
     await lines?.drained()
     let writeError: Error | undefined
     await writer?.close().catch((err: Error) => {

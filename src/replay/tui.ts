@@ -6,6 +6,7 @@ import {TraceInput} from './input.js'
 import {Pacer, realClock, type Clock} from './pace.js'
 import type {ReplayResult} from './replay.js'
 import {Timeline} from '../model/timeline.js'
+import {ViewState} from '../ui/view-state.js'
 import type {LiveViewOptions} from '../ui/live-view.js'
 import type {TraceRecord} from '../events/types.js'
 import {onStopSignals} from '../util/signals.js'
@@ -18,8 +19,8 @@ export interface TuiReplayOptions {
   clock?: Clock
   /** passed to the view (tests: ink-testing-library's render, a fake stdout, no alternate screen) */
   view?: Pick<LiveViewOptions, 'render' | 'stdout' | 'stdin' | 'altScreen' | 'intervalMs'>
-  /** the model, for tests to look at */
-  timeline?: Timeline
+  /** the view's state (and through it the model), for tests to look at */
+  state?: ViewState
 }
 
 /** Several files: t counted from the earliest file's start, so one time axis holds them all. */
@@ -35,7 +36,8 @@ export async function replayTui(opts: TuiReplayOptions): Promise<ReplayResult> {
   const clock = opts.clock ?? realClock
   const offsetNs = input.offsetNs
   const pacer = new Pacer(opts.speed, clock)
-  const timeline = opts.timeline ?? new Timeline()
+  const state = opts.state ?? new ViewState(new Timeline())
+  const timeline = state.timeline
 
   let quit = false
   let onQuit: () => void = () => undefined
@@ -57,7 +59,7 @@ export async function replayTui(opts: TuiReplayOptions): Promise<ReplayResult> {
 
   // Ink is loaded only for this view: the other outputs start faster without it.
   const {LiveView} = await import('../ui/live-view.js')
-  const view = new LiveView({timeline, now, onQuit, ...opts.view})
+  const view = new LiveView({state, now, onQuit, ...opts.view})
   let records = 0
   try {
     view.start()
@@ -76,7 +78,7 @@ export async function replayTui(opts: TuiReplayOptions): Promise<ReplayResult> {
           sinceYield = 0
           await new Promise((resolve) => setImmediate(resolve))
         }
-        timeline.feed(rec)
+        state.feed(rec)
         records++
         view.update()
       }
@@ -84,7 +86,7 @@ export async function replayTui(opts: TuiReplayOptions): Promise<ReplayResult> {
     finished = true
     if (!quit) {
       const n = input.sources.length
-      timeline.setNotice(`replay finished: ${records} records from ${n === 1 ? input.sources[0].path : `${n} files`}; q quits`)
+      state.setNotice(`replay finished: ${records} records from ${n === 1 ? input.sources[0].path : `${n} files`}; q quits`)
       view.update()
       await quitted
     }

@@ -2,7 +2,7 @@
 // step with times: syscall → generated → delivered or consumed → exit → SIGCHLD → reap.
 import React from 'react'
 import {Box} from 'ink'
-import type {DetailLine} from './describe.js'
+import type {DetailLine} from './chain.js'
 import {Line} from './Line.js'
 
 export interface DetailPaneProps {

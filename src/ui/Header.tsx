@@ -1,15 +1,16 @@
 // The top line: node, bpftrace, filters, and the event and lost counters with the trace's state.
 import React from 'react'
-import type {TimelineSnapshot} from '../model/timeline.js'
-import {filtersText, fit, textWidth} from './describe.js'
+import type {ViewSnapshot} from './view-state.js'
+import {fit, textWidth} from './text-fit.js'
+import {filtersText} from './words.js'
 import {Line} from './Line.js'
 
 export interface HeaderProps {
-  snapshot: TimelineSnapshot
+  snapshot: ViewSnapshot
   columns: number
 }
 
-export function stateText(s: TimelineSnapshot): string {
+export function stateText(s: ViewSnapshot): string {
   if (!s.header) return 'attaching probes…'
   if (s.footer) return `stopped: ${s.footer.reason}`
   if (s.ui.paused) return `PAUSED, ${s.queued} waiting`

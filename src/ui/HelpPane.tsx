@@ -1,7 +1,8 @@
 // `?`: what the marks mean and what the keys do.
 import React from 'react'
 import {Box} from 'ink'
-import {LEGEND, TONE_COLOR, fit} from './describe.js'
+import {LEGEND, TONE_COLOR} from './marks.js'
+import {fit} from './text-fit.js'
 import {Line} from './Line.js'
 
 export const KEYS: Array<[string, string]> = [

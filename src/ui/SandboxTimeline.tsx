@@ -3,7 +3,11 @@
 import React from 'react'
 import {Box} from 'ink'
 import type {GapItem} from '../model/timeline.js'
-import {TONE_COLOR, fit, laneLabel, laneSummary, sandboxTitle, trackCells, type Widths} from './describe.js'
+import {TONE_COLOR} from './marks.js'
+import {laneSummary, sandboxTitle} from './summary.js'
+import {fit, type Widths} from './text-fit.js'
+import {trackCells} from './track.js'
+import {laneLabel} from './words.js'
 import {Line, type Segment} from './Line.js'
 import type {Block} from './screen.js'
 

@@ -1,7 +1,7 @@
 // The bottom line: the keys, or the filter being typed; which sandboxes are shown of how many.
 import React from 'react'
-import type {UiState} from '../model/timeline.js'
-import {fit, textWidth} from './describe.js'
+import type {UiState} from './view-state.js'
+import {fit, textWidth} from './text-fit.js'
 import {Line} from './Line.js'
 
 export interface StatusLineProps {

@@ -2,12 +2,13 @@
 // summary column, the trace-wide counters that are not zero: ignored and pending signals, zombies
 // now, reaps, flooded signals.
 import React from 'react'
-import type {TimelineSnapshot} from '../model/timeline.js'
-import {axisText, duration, fit, type Widths} from './describe.js'
+import type {ViewSnapshot} from './view-state.js'
+import {axisText, fit, type Widths} from './text-fit.js'
+import {duration} from './words.js'
 import {Line} from './Line.js'
 
 export interface TimeAxisProps {
-  snapshot: TimelineSnapshot
+  snapshot: ViewSnapshot
   widths: Widths
 }
 

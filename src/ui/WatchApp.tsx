@@ -1,11 +1,11 @@
 // The live view with its keys: Ink's input goes to `onKey`; the state lives in the store outside.
 import React from 'react'
 import {useInput, type Key} from 'ink'
-import type {TimelineSnapshot} from '../model/timeline.js'
+import type {ViewSnapshot} from './view-state.js'
 import {WatchView} from './WatchView.js'
 
 export interface WatchAppProps {
-  snapshot: TimelineSnapshot
+  snapshot: ViewSnapshot
   columns: number
   rows: number
   onKey: (input: string, key: Key) => void

@@ -2,8 +2,9 @@
 // sandbox that fits (the selected one filled first), the detail or help pane, the status line.
 import React from 'react'
 import {Box} from 'ink'
-import type {TimelineSnapshot} from '../model/timeline.js'
-import {detailLines, fit} from './describe.js'
+import type {ViewSnapshot} from './view-state.js'
+import {detailLines} from './chain.js'
+import {fit} from './text-fit.js'
 import {DetailPane} from './DetailPane.js'
 import {Header} from './Header.js'
 import {HelpPane} from './HelpPane.js'
@@ -14,12 +15,12 @@ import {StatusLine} from './StatusLine.js'
 import {TimeAxis} from './TimeAxis.js'
 
 export interface WatchViewProps {
-  snapshot: TimelineSnapshot
+  snapshot: ViewSnapshot
   columns: number
   rows: number
 }
 
-function emptyText(s: TimelineSnapshot): string {
+function emptyText(s: ViewSnapshot): string {
   if (!s.header) return 'attaching probes: bpftrace is starting…'
   if (s.ui.filter && s.totalSandboxes > 0) return `no sandbox matches "${s.ui.filter}" (/ then esc clears the filter)`
   return s.notice ?? 'no sandbox events yet: signals, exits and reaps of pod sandboxes will show here'

@@ -1,15 +1,16 @@
 // Mounts the Ink view on a terminal and keeps it current: at most one frame per `intervalMs`
 // (100 ms: ≤ 10 frames a second) whatever the event rate, one a second for the clock (ages,
 // the window), at once on resize. The alternate screen is entered before Ink mounts and left
-// after it unmounts, so the shell's screen comes back as it was; keys go to the store.
+// after it unmounts, so the shell's screen comes back as it was; keys go to the view's state.
 import {createElement} from 'react'
 import {render as inkRender, type Instance, type Key} from 'ink'
-import type {Timeline} from '../model/timeline.js'
 import {applyKey} from './keys.js'
+import type {ViewState} from './view-state.js'
 import {WatchApp} from './WatchApp.js'
 
 export interface LiveViewOptions {
-  timeline: Timeline
+  /** the view's state over its timeline; the pipeline feeds records through it (pause) */
+  state: ViewState
   /** t now (ns since the trace started) */
   now: () => number
   onQuit: () => void
@@ -60,13 +61,13 @@ export class LiveView {
   private readonly onResize = (): void => this.update()
 
   private readonly onKey = (input: string, key: Key): void => {
-    if (applyKey(this.opts.timeline, input, key) === 'quit') this.opts.onQuit()
+    if (applyKey(this.opts.state, input, key) === 'quit') this.opts.onQuit()
     this.update()
   }
 
   private element(): React.ReactElement {
     return createElement(WatchApp, {
-      snapshot: this.opts.timeline.snapshot(this.opts.now()),
+      snapshot: this.opts.state.snapshot(this.opts.now()),
       columns: this.stdout.columns || 80,
       rows: this.stdout.rows || 24,
       onKey: this.onKey,

@@ -1,8 +1,9 @@
 // Where everything goes on a terminal of a given size: how many rows the detail pane takes, which
 // sandboxes fit around the selected one and how many of their lanes; the selected sandbox is
 // filled first. Pure: the components render what this returns.
-import type {Lane, SandboxState, TimelineSnapshot} from '../model/timeline.js'
-import {widthsFor, type Widths} from './describe.js'
+import type {Lane, SandboxState} from '../model/timeline.js'
+import {widthsFor, type Widths} from './text-fit.js'
+import type {ViewSnapshot} from './view-state.js'
 
 export interface Block {
   sb: SandboxState
@@ -38,7 +39,7 @@ export const MIN_ROWS = 8
 export const MIN_COLUMNS = 20
 
 /** `detailNeed`: the lines the detail pane would use; it gets them while 3 lines are left for the timelines. */
-export function planScreen(snap: TimelineSnapshot, columns: number, rows: number, detailNeed = 0): ScreenPlan {
+export function planScreen(snap: ViewSnapshot, columns: number, rows: number, detailNeed = 0): ScreenPlan {
   const lines = Math.max(1, rows - 1)
   const widths = widthsFor(columns)
   const details = snap.ui.details ? Math.max(0, Math.min(detailNeed, lines - 3 - 3)) : 0

@@ -4,12 +4,16 @@ import type {ProcRef, ReapEvent, SignalTarget, WaitStatus} from '../events/types
 import type {DecodedRecord} from '../events/decoder.js'
 import {signalName} from '../events/names.js'
 
+/** The host PID, then the PID inside its namespace after a slash when they differ: 21401/1. */
+export function formatPids(p: Pick<ProcRef, 'pid' | 'innerPid'>): string {
+  return p.innerPid !== null && p.innerPid !== undefined && p.innerPid !== p.pid ? `${p.pid}/${p.innerPid}` : `${p.pid}`
+}
+
 export function formatProc(p: ProcRef | undefined): string {
   if (!p) return '?'
-  const inner = p.innerPid !== null && p.innerPid !== undefined && p.innerPid !== p.pid ? `/${p.innerPid}` : ''
   const tid = p.tid !== undefined && p.tid !== p.pid ? ` tid ${p.tid}` : ''
   const where = p.sandbox ? ` @${p.sandbox}${p.role === 'pause' ? ' (pause)' : ''}` : ''
-  return `${p.comm || '?'}[${p.pid}${inner}${tid}]${where}`
+  return `${p.comm || '?'}[${formatPids(p)}${tid}]${where}`
 }
 
 export function formatTarget(t: SignalTarget | undefined): string {
@@ -34,6 +38,7 @@ export function reapSource(r: ReapEvent): string {
   return r.options === undefined ? ", status from the child's exit: the wait began before tracing" : ', no status pointer'
 }
 
+/** +0.326066s: seconds since the trace started, to the microsecond (the view's chains use it too). */
 export function formatTime(t: number): string {
   return `+${(t / 1e9).toFixed(6)}s`
 }

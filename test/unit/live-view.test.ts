@@ -6,6 +6,7 @@ import {render} from 'ink-testing-library'
 import {Timeline} from '../../src/model/timeline.js'
 import type {TraceRecord} from '../../src/events/types.js'
 import {LiveView} from '../../src/ui/live-view.js'
+import {ViewState} from '../../src/ui/view-state.js'
 import type {WatchAppProps} from '../../src/ui/WatchApp.js'
 import {traceRecords} from '../helpers/traces.js'
 
@@ -22,8 +23,8 @@ class FakeTerminal extends EventEmitter {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
-const twoPods = (): Timeline => {
-  const tl = new Timeline()
+const twoPods = (): ViewState => {
+  const tl = new ViewState(new Timeline())
   for (const n of ['zombie', 'sigterm-ignored'] as const) tl.feedAll(traceRecords(n).filter((r: TraceRecord) => r.type !== 'footer'))
   return tl
 }
@@ -44,7 +45,7 @@ describe('LiveView: keys, throttled frames, the terminal given back', () => {
     let ink: ReturnType<typeof render> | undefined
     let quits = 0
     const view = new LiveView({
-      timeline: tl,
+      state: tl,
       now: () => 3_650_000_000,
       onQuit: () => quits++,
       stdout: term as unknown as NodeJS.WriteStream,
@@ -84,7 +85,7 @@ describe('LiveView: keys, throttled frames, the terminal given back', () => {
   })
 
   it('at most one frame per 100 ms however fast records come, the last one current; a resize and the clock bring one too', async () => {
-    const tl = new Timeline()
+    const tl = new ViewState(new Timeline())
     const term = new FakeTerminal()
     const frames: Array<{events: number; columns: number}> = []
     const record = (node: ReactElement): void => {
@@ -92,8 +93,8 @@ describe('LiveView: keys, throttled frames, the terminal given back', () => {
       frames.push({events: p.snapshot.counters.events, columns: p.columns})
     }
     const view = new LiveView({
-      timeline: tl,
-      now: () => tl.lastT,
+      state: tl,
+      now: () => tl.timeline.lastT,
       onQuit: () => undefined,
       stdout: term as unknown as NodeJS.WriteStream,
       altScreen: false,

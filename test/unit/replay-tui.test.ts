@@ -6,6 +6,7 @@ import {render} from 'ink-testing-library'
 import {replayTui} from '../../src/replay/tui.js'
 import {NO_FILTERS} from '../../src/replay/filter.js'
 import {Timeline} from '../../src/model/timeline.js'
+import {ViewState} from '../../src/ui/view-state.js'
 import type {Clock} from '../../src/replay/pace.js'
 import {TRACE_A, TRACE_B_GZ, scenarioPid1, traceRecords} from '../helpers/replay.js'
 
@@ -26,16 +27,17 @@ function fakeTerminal(): NodeJS.WriteStream {
 describe('replay --tui', () => {
   it('plays every record into the timeline, shows the sandbox, stays up until q', async () => {
     const timeline = new Timeline()
+    const state = new ViewState(timeline)
     let ink: ReturnType<typeof render> | undefined
     const warnings: string[] = []
     const done = replayTui({
-      files: [TRACE_A, TRACE_B_GZ], filters: NO_FILTERS, speed: 0, warn: (l) => warnings.push(l), timeline,
+      files: [TRACE_A, TRACE_B_GZ], filters: NO_FILTERS, speed: 0, warn: (l) => warnings.push(l), state,
       view: {render: (node) => (ink = render(node)), stdout: fakeTerminal(), altScreen: false, intervalMs: 5},
     })
-    await until(() => timeline.notice !== undefined, 'the end of the replay')
+    await until(() => state.notice !== undefined, 'the end of the replay')
     const a = traceRecords(TRACE_A)
     const b = traceRecords(TRACE_B_GZ)
-    assert.equal(timeline.notice, `replay finished: ${a.length + b.length} records from 2 files; q quits`)
+    assert.equal(state.notice, `replay finished: ${a.length + b.length} records from 2 files; q quits`)
     assert.equal(timeline.counters.events, [...a, ...b].filter((r) => r.type === 'event').length)
     // The second file's times come after the first's on one axis.
     const lastB = b.filter((r) => r.type === 'event').at(-1) as Record<string, any>
@@ -53,6 +55,7 @@ describe('replay --tui', () => {
 
   it('--speed 1 follows the recorded times; q in the middle stops it', async () => {
     const timeline = new Timeline()
+    const state = new ViewState(timeline)
     let ink: ReturnType<typeof render> | undefined
     let t = 0
     const slept: number[] = []
@@ -67,7 +70,7 @@ describe('replay --tui', () => {
       },
     }
     const done = replayTui({
-      files: [TRACE_A], filters: NO_FILTERS, speed: 1, warn: () => undefined, timeline, clock,
+      files: [TRACE_A], filters: NO_FILTERS, speed: 1, warn: () => undefined, state, clock,
       view: {render: (node) => (ink = render(node)), stdout: fakeTerminal(), altScreen: false, intervalMs: 5},
     })
     await until(() => slept.length === 1, 'the first wait')

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
-import {Timeline, windowFor, type ExitItem, type FloodItem, type Lane, type ReapItem, type SignalItem} from '../../src/model/timeline.js'
+import {Timeline, type ExitItem, type FloodItem, type Lane, type ReapItem, type SignalItem} from '../../src/model/timeline.js'
+import {ViewState, windowFor} from '../../src/ui/view-state.js'
 import type {FloodEvent, TraceRecord} from '../../src/events/types.js'
 import {timelineOf, traceRecords} from '../helpers/traces.js'
 
@@ -190,31 +191,33 @@ describe('Timeline (model) on recorded traces', () => {
 
   it('pause: the view stays as it was while records queue (counted at once); resume applies them in order', () => {
     const recs = traceRecords('reap-by-pause')
-    const tl = new Timeline().feedAll(recs.slice(0, 3))
-    tl.setPaused(true)
+    const tl = new Timeline()
+    const view = new ViewState(tl).feedAll(recs.slice(0, 3))
+    view.setPaused(true)
     const before = items(laneOf(tl, 'netns:4026532177', 31019))
-    tl.feedAll(recs.slice(3))
+    view.feedAll(recs.slice(3))
     assert.deepEqual(items(laneOf(tl, 'netns:4026532177', 31019)), before)
-    assert.deepEqual([tl.counters.events, tl.snapshot(0).queued, tl.counters.reaps], [7, 6, 0])
-    tl.setPaused(false)
+    assert.deepEqual([view.snapshot(0).counters.events, view.snapshot(0).queued, tl.counters.reaps], [7, 6, 0])
+    view.setPaused(false)
     const whole = timelineOf('reap-by-pause')
     assert.deepEqual(tl.counters, whole.counters)
     assert.deepEqual(items(laneOf(tl, 'netns:4026532177', 30940)), items(laneOf(whole, 'netns:4026532177', 30940)))
-    assert.equal(tl.snapshot(0).queued, 0)
+    assert.equal(view.snapshot(0).queued, 0)
   })
 
   it('pause with a bounded queue: past the cap the oldest records are applied anyway, still counted once', () => {
-    const tl = new Timeline({pausedQueue: 10})
-    tl.setPaused(true)
-    tl.feedAll(traceRecords('flood'))
-    assert.deepEqual([tl.snapshot(0).queued, tl.counters.events, laneOf(tl, 'netns:4026532181', 11520).items.length], [10, 65, 55])
-    tl.setPaused(false)
+    const tl = new Timeline()
+    const view = new ViewState(tl, {pausedQueue: 10})
+    view.setPaused(true)
+    view.feedAll(traceRecords('flood'))
+    assert.deepEqual([view.snapshot(0).queued, view.snapshot(0).counters.events, laneOf(tl, 'netns:4026532181', 11520).items.length], [10, 65, 55])
+    view.setPaused(false)
     assert.deepEqual([tl.counters.events, tl.counters.flooded, laneOf(tl, 'netns:4026532181', 11520).items.length], [65, 2936, 64])
   })
 
   it('selection and text filter: j/k move within the filtered list and stop at its ends; entries move and clamp', () => {
     // three traces, one after the other: three sandboxes (two podman pods, one namespace sandbox)
-    const tl = new Timeline()
+    const tl = new ViewState(new Timeline())
     for (const n of ['zombie', 'flood', 'sigterm-ignored'] as const) tl.feedAll(traceRecords(n).filter((r: TraceRecord) => r.type !== 'footer'))
     const ids = () => tl.visible().map((s) => s.id)
     assert.deepEqual(ids(), ['netns:4026532177', 'netns:4026532181', 'netns:4026532178'])

@@ -4,15 +4,18 @@ import chalk from 'chalk'
 import {render} from 'ink-testing-library'
 import {Timeline} from '../../src/model/timeline.js'
 import type {TraceRecord} from '../../src/events/types.js'
+import {ViewState} from '../../src/ui/view-state.js'
 import {WatchView} from '../../src/ui/WatchView.js'
 import {timelineOf, traceRecords, type TraceName} from '../helpers/traces.js'
 
 // Component tests of the live view on recorded traces: exact frames (ink-testing-library), colours
 // off so a frame is the text a person reads; one test checks the colours themselves.
-const frame = (tl: Timeline, columns: number, rows: number, now = tl.endT()): string =>
+const frame = (tl: ViewState, columns: number, rows: number, now = tl.timeline.endT()): string =>
   render(createElement(WatchView, {snapshot: tl.snapshot(now), columns, rows})).lastFrame() ?? ''
-const withDetails = (name: TraceName, older = 0): Timeline => {
-  const tl = timelineOf(name)
+/** The view's state over a recorded trace. */
+const viewOf = (name: TraceName): ViewState => new ViewState(timelineOf(name))
+const withDetails = (name: TraceName, older = 0): ViewState => {
+  const tl = viewOf(name)
   tl.toggleDetails()
   tl.moveEntry(older)
   return tl
@@ -143,7 +146,7 @@ describe('WatchView (Ink) on recorded traces', () => {
 
   it('a narrow terminal (40 columns): no summary column, labels first, counters before the node name', () => {
     assert.equal(
-      frame(timelineOf('ns-pause'), 40, 12),
+      frame(viewOf('ns-pause'), 40, 12),
       [
         '49 events · 0 lost · stopped: interrupt',
         'time (10.0s)     0s        5s        10s',
@@ -179,7 +182,7 @@ describe('WatchView (Ink) on recorded traces', () => {
   })
 
   it('two sandboxes, the second selected; the help pane; the filter being typed; a terminal too small', () => {
-    const tl = new Timeline()
+    const tl = new ViewState(new Timeline())
     for (const n of ['zombie', 'sigterm-ignored'] as const) tl.feedAll(traceRecords(n).filter((r: TraceRecord) => r.type !== 'footer'))
     tl.select(1)
     assert.equal(
@@ -230,7 +233,7 @@ describe('WatchView (Ink) on recorded traces', () => {
   })
 
   it('before the header: attaching; paused: what waits is counted; a notice in the status line', () => {
-    const tl = new Timeline()
+    const tl = new ViewState(new Timeline())
     assert.equal(
       frame(tl, 80, 8, 0),
       [
@@ -256,7 +259,7 @@ describe('WatchView (Ink) on recorded traces', () => {
   it('colours: an ignored signal is bold red, the empty track dim grey, the state grey once stopped', () => {
     chalk.level = 1
     try {
-      const lines = frame(timelineOf('sigterm-ignored'), 100, 10).split('\n')
+      const lines = frame(viewOf('sigterm-ignored'), 100, 10).split('\n')
       assert.equal(
         lines[4],
         '  sleep[803/1]       \u001b[90m\u001b[2m··\u001b[22m\u001b[1m\u001b[31mI\u001b[22m\u001b[90m\u001b[2m····································\u001b[22m\u001b[39m SIGTERM ignored',
