@@ -1,7 +1,6 @@
 // A signal's state as the view shows it, with its one mark and its one word: the track, the lane
 // summary and the chain all read this table, so that they cannot call one state two things.
 import type {SignalItem, SignalState} from '../model/timeline.js'
-import type {MarkChar} from './marks.js'
 
 /** a queued signal with no delivery after this long is shown as consumed (or blocked: its chain says so) */
 export const NO_DELIVERY_AFTER_NS = 250_000_000
@@ -20,7 +19,10 @@ export function shownState(s: SignalItem, now: number): SignalState {
  * Each state's mark and word, in the order a lane summary lists them (the most telling first).
  * Two states may share a word (both kinds of pending); a summary then counts them as one.
  */
-export const SIGNAL_STATES: Record<SignalState, {mark: MarkChar; word: string}> = {
+/** The marks a signal can take (each is a glyph of marks.ts, which checks it). */
+export type SignalMark = 'I' | 'D' | 'P' | 'C' | 'H' | '†'
+
+export const SIGNAL_STATES: Record<SignalState, {mark: SignalMark; word: string}> = {
   ignored: {mark: 'I', word: 'ignored'},
   sig_ign: {mark: 'I', word: 'SIG_IGN'},
   default: {mark: 'D', word: 'default action'},

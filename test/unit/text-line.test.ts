@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict'
 import {formatRecord} from '../../src/ui/text-line.js'
 import {timelineOf, traceRecords, type TraceName} from '../helpers/traces.js'
-import {chainOf} from '../../src/ui/describe.js'
+import {chainOf} from '../../src/ui/chain.js'
 import type {SignalItem} from '../../src/model/timeline.js'
 import {assertValidRecords} from '../helpers/schema.js'
 import type {TraceEvent} from '../../src/events/types.js'
