@@ -116,7 +116,7 @@ export async function decodeCriResponse(method: CriMethod, bytes: Buffer): Promi
 }
 
 export interface CriCaller {
-  call(method: CriMethod, request: object): Promise<unknown>
+  call(method: CriMethod, request: object, deadlineMs?: number): Promise<unknown>
 }
 
 /** A connection to one CRI socket. Close it when done, or the channel keeps reconnecting. */
