@@ -36,6 +36,10 @@ TEST_PACKAGES=(
   ca-certificates
   shellcheck  # the lab VM's provisioning scripts are checked offline
   vagrant     # the lab VM's Vagrantfile is validated offline (vagrant validate)
+  # real CRI pod sandboxes: a private containerd (src/lab/containerd.ts; its CRI plugin is built
+  # in) runs them with a bridge network from the CNI plugins (test/e2e/cri.test.ts)
+  containerd
+  containernetworking-plugins
 )
 
 tests=false

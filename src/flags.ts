@@ -20,6 +20,10 @@ export const bpftraceFlag = {
   bpftrace: Flags.string({description: 'bpftrace binary or wrapper to run (default: $PAUSETRACE_BPFTRACE, else bpftrace on PATH)'}),
 }
 
+export const criSocketFlag = {
+  'cri-socket': Flags.string({description: 'the container runtime\'s CRI socket (default: $PAUSETRACE_CRI_SOCKET, else containerd\'s, CRI-O\'s or cri-dockerd\'s at its standard path)', helpValue: 'PATH'}),
+}
+
 export function parsePids(values: string[] | undefined): number[] {
   return (values ?? []).map((v) => {
     if (!/^\d+$/.test(v.trim()) || Number(v) < 1 || Number(v) > 4_194_304) throw new UsageError(`--pid ${JSON.stringify(v)} is not a PID (a whole number from 1 to 4194304).`)

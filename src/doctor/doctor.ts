@@ -8,6 +8,9 @@ import {effectiveCaps, hasBtf, hasTracingPrivileges, tracefsPath} from '../probe
 import {bpftraceInfo, type BpftraceInfo} from '../probe/bpftrace.js'
 import {TraceSession} from '../record/session.js'
 import {findOnPath} from '../util/which.js'
+import {CRI_SOCKET_ENV, CriClient, STANDARD_CRI_SOCKETS, criEndpoints, explainCriError, type CriEndpoint} from '../sandbox/cri-client.js'
+import {parseVersion} from '../sandbox/cri.js'
+import {PausetraceError, UsageError} from '../errors.js'
 
 export interface Check {
   name: string
@@ -28,7 +31,9 @@ export interface DoctorReport {
   checks: Check[]
 }
 
-export async function runDoctor(opts: {bpftrace?: string} = {}): Promise<DoctorReport> {
+export async function runDoctor(opts: {bpftrace?: string; criSocket?: string} = {}): Promise<DoctorReport> {
+  // a --cri-socket that is not a socket is a usage error, said before the slow checks run
+  if (opts.criSocket !== undefined) criEndpoints({flag: opts.criSocket})
   const checks: Check[] = []
   const priv = privilegesCheck(process.geteuid?.() ?? -1, effectiveCaps())
   checks.push(priv)
@@ -68,9 +73,42 @@ export async function runDoctor(opts: {bpftrace?: string} = {}): Promise<DoctorR
     checks.push({name: 'probes', required: true, ok: false, detail: 'not tried: an earlier check failed', fix: 'fix the checks above first'})
   }
   checks.push(nodeCheck(nodeFacts()))
-  const runtimes = ['podman', 'crictl', 'containerd', 'crio'].filter((c) => findOnPath(c))
+  const runtimes = ['podman', 'containerd', 'crio', 'cri-dockerd'].filter((c) => findOnPath(c))
   checks.push({name: 'runtimes', required: false, ok: runtimes.length > 0, detail: runtimes.length > 0 ? `found: ${runtimes.join(', ')}` : 'no container runtime found (pausetrace still traces bare namespaces)'})
+  checks.push(...(await criChecks(opts.criSocket)))
   return {ok: checks.every((c) => c.ok || !c.required), pausetrace: installation(), node: {path: process.execPath, version: process.version}, bpftrace: info ? {command: info.command, version: info.version, source: info.source} : null, checks}
+}
+
+/**
+ * One line per CRI socket: the runtime and version that answered, or why it did not; one line
+ * when there is none to ask. Informational: pods are still found from namespaces without it.
+ */
+export async function criChecks(flag: string | undefined, env = process.env[CRI_SOCKET_ENV] || undefined): Promise<Check[]> {
+  let endpoints: CriEndpoint[]
+  try {
+    endpoints = criEndpoints({flag, env})
+  } catch (err) {
+    if (err instanceof UsageError || !(err instanceof PausetraceError)) throw err
+    return [{name: 'cri', required: false, ok: false, detail: err.message}]
+  }
+  if (endpoints.length === 0) {
+    return [{name: 'cri', required: false, ok: false,
+      detail: `no CRI socket at ${STANDARD_CRI_SOCKETS.map((s) => s.path).join(', ')}: pods are named from podman, the kubelet's files or cgroups`,
+      fix: `on a Kubernetes node whose runtime listens elsewhere, pass --cri-socket PATH or set ${CRI_SOCKET_ENV}`}]
+  }
+  return Promise.all(endpoints.map(async (ep): Promise<Check> => {
+    const from = ep.source === 'flag' ? ' (from --cri-socket)' : ep.source === 'env' ? ` (from ${CRI_SOCKET_ENV})` : ''
+    const client = await CriClient.open(ep)
+    try {
+      const v = parseVersion(await client.call('Version', {version: 'v1'}))
+      if (!v) return {name: 'cri', required: false, ok: false, detail: `${ep.path}${from}: the runtime answered Version without naming itself`}
+      return {name: 'cri', required: false, ok: true, detail: `${ep.path}${from}: ${v.runtimeName} ${v.runtimeVersion} (CRI ${v.runtimeApiVersion})`}
+    } catch (err) {
+      return {name: 'cri', required: false, ok: false, detail: `${ep.path}${from}: ${explainCriError(err)}`, fix: 'start the runtime, or run pausetrace as root; pods are named from namespaces until it answers'}
+    } finally {
+      client.close()
+    }
+  }))
 }
 
 const CAP_NAMES: Array<[number, string]> = [[39, 'CAP_BPF'], [38, 'CAP_PERFMON'], [19, 'CAP_SYS_PTRACE']]

@@ -9,6 +9,8 @@ export interface ProcRef {
   innerPid: number | null
   sandbox: string | null
   role: Role
+  /** the container the process belongs to, when the runtime names it */
+  container?: string
 }
 
 export type SignalResult = 'delivered' | 'ignored' | 'pending' | 'overflow' | 'lose_info'
@@ -157,8 +159,12 @@ export interface FooterRecord {
 export interface SandboxRecord {
   type: 'sandbox'
   id: string
-  runtime: 'kubernetes' | 'podman' | 'namespaces'
-  pod: {name: string; namespace: string | null; uid: string | null} | null
+  /** where the pod metadata came from: a kubelet's files, a CRI runtime's socket, podman, or namespaces alone */
+  runtime: 'kubernetes' | 'containerd' | 'cri-o' | 'docker' | 'podman' | 'namespaces'
+  /** `attempt`: the CRI sandbox attempt (0 for the first), where a CRI runtime named the pod */
+  pod: {name: string; namespace: string | null; uid: string | null; attempt?: number | null} | null
+  /** the pod uses the node's network namespace (CRI `network: NODE`), where the runtime says */
+  hostNetwork?: boolean
   pausePid: number | null
   sharedNamespaces: string[]
   sharedPidNamespace: boolean

@@ -47,7 +47,8 @@ export async function ensureBuilt(program: CProgram, opts: BuildOptions = {}): P
   } catch (error) {
     throw new EnvironmentError(`${program.says.source} ${source} cannot be read (${(error as Error).message}); reinstall pausetrace.`, `${program.code}_SOURCE_MISSING`)
   }
-  const hash = createHash('sha256').update(text).digest('hex').slice(0, 12)
+  // the flags are part of what was built: a binary cached before a flag changed is not reused
+  const hash = createHash('sha256').update(text).update(`\0${program.gccFlags.join(' ')}`).digest('hex').slice(0, 12)
   const dir = path.join(cacheDir, `${program.name}-${hash}`)
   const binary = path.join(dir, program.name)
   if (await isExecutableFile(binary)) return binary

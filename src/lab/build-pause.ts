@@ -1,5 +1,6 @@
-// Builds the lab's own pause (pause.c beside this file) with gcc on first use and caches it
-// by the hash of its source, so every lab sandbox runs the same known PID 1.
+// Builds the lab's own pause (pause.c beside this file) with gcc on first use, statically linked
+// so that it is a whole sandbox image by itself (the CRI lab's), and caches it by the hash of its
+// source, so every lab sandbox runs the same known PID 1.
 import {fileURLToPath} from 'node:url'
 import {ensureBuilt, type BuildOptions, type CProgram} from './build-c.js'
 
@@ -12,13 +13,13 @@ const PAUSE: CProgram = {
   // The file itself is named "pause" so that exec already sets comm to "pause".
   name: 'pause',
   source: PAUSE_SOURCE,
-  gccFlags: [],
+  gccFlags: ['-static'],
   code: 'PAUSE',
   says: {
     source: 'the lab pause source',
     cache: 'the lab pause binary',
     compiled: 'the lab pause',
-    failed: (source, gccSaid) => `gcc could not compile the lab pause (${source}): ${gccSaid}; check that gcc and the C library headers (libc6-dev) are installed.`,
+    failed: (source, gccSaid) => `gcc could not build the static lab pause (${source}): ${gccSaid}; check that gcc and the C library with its static archive (libc6-dev) are installed.`,
   },
 }
 

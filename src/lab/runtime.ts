@@ -49,6 +49,8 @@ export type Made =
   | {what: 'namespace'; type: 'net' | 'ipc' | 'uts' | 'pid' | 'mnt'; inode: number}
   | {what: 'directory'; path: string}
   | {what: 'mount'; path: string}
+  | {what: 'link'; name: string}
+  | {what: 'cgroup'; path: string}
 
 export interface Leftover {
   made: Made

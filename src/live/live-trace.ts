@@ -56,7 +56,7 @@ export class LiveTrace {
   constructor(private readonly opts: LiveOptions, private readonly sink: (rec: LiveRecord) => void) {
     const resolver = new ProcfsResolver()
     this.tracker = new SandboxTracker({
-      // podman/crictl asked in the background after the first scan; a changed answer is looked at again
+      // podman and the CRI socket asked in the background after the first scan; a changed answer is looked at again
       meta: podMetadata({background: true, onRefresh: () => this.tracker.scheduleRescan()}),
       // A sandbox already out that changed (its pause found, its pod named): send it again.
       onChange: (ids) => {

@@ -24,7 +24,7 @@ export const HOST_ID = 'host'
 export function buildPodViews(sandboxes: Sandbox[], procs: ProcEntry[], opts: {all?: boolean; uptimeSeconds?: number; ticksPerSecond?: number} = {}): PodView[] {
   const byPid = new Map(procs.map((p) => [p.pid, p]))
   const tick = opts.ticksPerSecond ?? 100
-  const view = (id: string, rec: SandboxRecord, pids: number[], pausePid: number | null): PodView => {
+  const view = (id: string, rec: SandboxRecord, pids: number[], pausePid: number | null, containers: Record<number, string> = {}): PodView => {
     const processes: PodProcess[] = []
     const zombies: PodZombie[] = []
     for (const pid of pids) {
@@ -32,6 +32,7 @@ export function buildPodViews(sandboxes: Sandbox[], procs: ProcEntry[], opts: {a
       if (!p) continue
       const role: Role = id === HOST_ID ? 'host' : pid === pausePid ? 'pause' : 'container'
       const ref: PodProcess = {pid, comm: p.comm, innerPid: p.nspid.at(-1) ?? pid, sandbox: id === HOST_ID ? null : id, role, ppid: p.ppid, state: p.state}
+      if (containers[pid] !== undefined && role === 'container') ref.container = containers[pid]
       processes.push(ref)
       if (p.state === 'Z') {
         const age = opts.uptimeSeconds !== undefined && p.startTicks !== undefined ? Math.max(0, Math.round(opts.uptimeSeconds - p.startTicks / tick)) : null
@@ -40,7 +41,7 @@ export function buildPodViews(sandboxes: Sandbox[], procs: ProcEntry[], opts: {a
     }
     return {...rec, processes, zombies}
   }
-  const out = sandboxes.map((s) => view(s.id, sandboxRecord(s), s.members, s.pausePid))
+  const out = sandboxes.map((s) => view(s.id, sandboxRecord(s), s.members, s.pausePid, s.containers))
   if (opts.all) {
     const inSandbox = new Set(sandboxes.flatMap((s) => s.members))
     const hostPids = procs.filter((p) => !inSandbox.has(p.pid)).map((p) => p.pid)
@@ -52,7 +53,8 @@ export function buildPodViews(sandboxes: Sandbox[], procs: ProcEntry[], opts: {a
 
 function procLabel(p: PodProcess): string {
   const inner = p.innerPid !== null && p.innerPid !== p.pid ? `/${p.innerPid}` : ''
-  return `${p.comm}[${p.pid}${inner}]${p.role === 'pause' ? ' (pause)' : ''}${p.state === 'Z' ? ' <zombie>' : ''}`
+  const role = p.role === 'pause' ? ' (pause)' : p.container !== undefined ? ` (container ${p.container})` : ''
+  return `${p.comm}[${p.pid}${inner}]${role}${p.state === 'Z' ? ' <zombie>' : ''}`
 }
 
 function tree(processes: PodProcess[]): string[] {
@@ -79,10 +81,11 @@ function tree(processes: PodProcess[]): string[] {
 export function formatPodViews(views: PodView[]): string {
   if (views.length === 0) return 'No pod sandboxes on this node: every process shares the host\'s net, IPC and UTS namespaces and its PID namespace.'
   const blocks = views.map((v) => {
-    const name = v.id === HOST_ID ? 'host processes' : v.pod ? `${v.pod.namespace ? `${v.pod.namespace}/` : ''}${v.pod.name}` : '(no pod name)'
+    const attempt = v.pod?.attempt ? ` (attempt ${v.pod.attempt})` : ''
+    const name = v.id === HOST_ID ? 'host processes' : v.pod ? `${v.pod.namespace ? `${v.pod.namespace}/` : ''}${v.pod.name}${attempt}` : '(no pod name)'
     const head = [
       `${name}  [${v.id}]`,
-      `  runtime ${v.runtime} · pause ${v.pausePid ?? 'none'} · shares ${v.sharedNamespaces.join(',') || '-'} · PID namespace shared: ${v.sharedPidNamespace ? 'yes' : 'no'} · ${v.processes.length} process(es)`,
+      `  runtime ${v.runtime} · pause ${v.pausePid ?? 'none'} · shares ${v.sharedNamespaces.join(',') || '-'} · PID namespace shared: ${v.sharedPidNamespace ? 'yes' : 'no'}${v.hostNetwork ? ' · host network' : ''} · ${v.processes.length} process(es)`,
     ]
     const z = v.zombies.map((zz) => `  zombie ${zz.comm}[${zz.pid}${zz.innerPid !== zz.pid ? `/${zz.innerPid}` : ''}] ${zz.status ? formatStatus(zz.status) : 'status unknown'}${zz.ageSeconds !== null ? `, started ${zz.ageSeconds}s ago` : ''}, parent ${zz.ppid} should reap it`)
     return [...head, ...(v.id === HOST_ID ? [] : tree(v.processes)), ...z].join('\n')

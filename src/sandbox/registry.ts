@@ -10,6 +10,9 @@ import type {Role, SandboxRecord} from '../events/types.js'
 export interface PodMeta {
   runtime: SandboxRecord['runtime']
   pod: SandboxRecord['pod']
+  hostNetwork?: boolean
+  /** host PID → container name, for the members the runtime names */
+  containers?: Record<number, string>
 }
 
 export interface Sandbox {
@@ -25,6 +28,9 @@ export interface Sandbox {
   members: number[]
   /** every PID namespace a member is in (a zombie is found through it) */
   memberPidns: number[]
+  hostNetwork?: boolean
+  /** host PID → container name, where the runtime names them */
+  containers?: Record<number, string>
 }
 
 const INFRA_NAMES = new Set(['pause', 'catatonit'])
@@ -103,6 +109,8 @@ export function groupSandboxes(procs: ProcEntry[], host: Record<NsType, number>,
     if (m) {
       s.runtime = m.runtime
       s.pod = m.pod
+      if (m.hostNetwork !== undefined) s.hostNetwork = m.hostNetwork
+      if (m.containers) s.containers = m.containers
     }
     out.push(s)
   }
@@ -110,7 +118,9 @@ export function groupSandboxes(procs: ProcEntry[], host: Record<NsType, number>,
 }
 
 export function sandboxRecord(s: Sandbox): SandboxRecord {
-  return {type: 'sandbox', id: s.id, runtime: s.runtime, pod: s.pod, pausePid: s.pausePid, sharedNamespaces: s.sharedNamespaces, sharedPidNamespace: s.sharedPidNamespace, ns: s.ns}
+  const rec: SandboxRecord = {type: 'sandbox', id: s.id, runtime: s.runtime, pod: s.pod, pausePid: s.pausePid, sharedNamespaces: s.sharedNamespaces, sharedPidNamespace: s.sharedPidNamespace, ns: s.ns}
+  if (s.hostNetwork !== undefined) rec.hostNetwork = s.hostNetwork
+  return rec
 }
 
 /**

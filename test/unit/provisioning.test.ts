@@ -54,7 +54,7 @@ describe('provisioning: one script for the quickstart, the test command and CI',
   })
 
   it('installs every package the issue names, and CI removes only packages it installs again', () => {
-    for (const p of ['bpftrace', 'gcc', 'libc6-dev', 'busybox-static', 'podman', 'runc', 'catatonit', 'tmux', 'strace', 'util-linux', 'iproute2']) assert.ok(packages.includes(p), p)
+    for (const p of ['bpftrace', 'gcc', 'libc6-dev', 'busybox-static', 'podman', 'runc', 'catatonit', 'tmux', 'strace', 'util-linux', 'iproute2', 'containerd', 'containernetworking-plugins']) assert.ok(packages.includes(p), p)
     const removed = /for p in ([a-z0-9 -]+); do\n\s+dpkg-query/.exec(read('.ci/run'))?.[1].split(' ') ?? []
     assert.deepEqual(removed, ['bpftrace', 'podman', 'runc', 'catatonit', 'busybox-static', 'tmux'])
     for (const p of removed) assert.ok(packages.includes(p), `${p} is removed by .ci/run but not installed by scripts/provision.sh`)

@@ -4,7 +4,6 @@ import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {type CgroupPod, parseProcCgroup, podFromCgroup, podFromCgroupPath} from '../../src/sandbox/cgroup.js'
 import {indexPodLogDirs, parsePodLogDir} from '../../src/sandbox/kubelet-logs.js'
-import {parseCrictlPods} from '../../src/sandbox/cri.js'
 import {parsePodmanPs} from '../../src/sandbox/podman.js'
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url))
@@ -253,51 +252,6 @@ describe('sandbox parsers', () => {
       const uid = podFromCgroupPath('/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-podaaaa2b4a_f398_41c0_928b_049e1cc4ec40.slice').podUid
       assert.deepEqual(index.get(uid!), {namespace: 'default', name: 'segfaulter', uid: 'aaaa2b4a-f398-41c0-928b-049e1cc4ec40'})
       for (const g of GARBAGE) assert.equal(indexPodLogDirs(g as string[]).size, 0)
-    })
-  })
-
-  describe('crictl', () => {
-    it('pods -o json, containerd on kind', () => {
-      assert.deepEqual(parseCrictlPods(json('cri/containerd-kind-pods.json')), [
-        {
-          id: 'fce6f52914c45673e3b34d9ede950fc24951c31380818f3e256e93eb0fe1f410',
-          name: 'red-deployment-5bc7b56845-cgt7w',
-          namespace: 'test-ns-fc5ef8f4',
-          uid: '0e760759-7576-4c0b-89d0-bf5c9539026e',
-          state: 'SANDBOX_READY',
-          createdAt: '1714039221254165717',
-        },
-      ])
-    })
-
-    it('pods -o json, CRI-O (keys sorted, one sandbox not ready)', () => {
-      assert.deepEqual(parseCrictlPods(json('cri/crio-iks-pods.json')), [
-        {
-          id: '134b58ab2e0cfd7432a9db818b1b4ec52fdc747333f0ba2c9342860dc2ea7c50',
-          name: 'segfaulter',
-          namespace: 'default',
-          uid: 'aaaa2b4a-f398-41c0-928b-049e1cc4ec40',
-          state: 'SANDBOX_READY',
-          createdAt: '1641576806500927930',
-        },
-        {
-          id: 'c8bd7c0f3406c10e0c426118abba864f92f05dbe24c829d32bf09ccae15386df',
-          name: 'segfaulter',
-          namespace: 'default',
-          uid: '1aff5750-5cd8-46cd-b572-bdb3b4a81a2a',
-          state: 'SANDBOX_NOTREADY',
-          createdAt: '1641576529587618605',
-        },
-      ])
-    })
-
-    it('gives null / [] for garbage and skips broken items, never throws', () => {
-      for (const g of GARBAGE) {
-        assert.deepEqual(parseCrictlPods(g), [])
-      }
-      assert.deepEqual(parseCrictlPods({items: [null, 5, {id: 7}, {metadata: {}}, {id: 'x', metadata: 'y', state: 3}]}), [
-        {id: 'x', name: null, namespace: null, uid: null, state: null, createdAt: null},
-      ])
     })
   })
 

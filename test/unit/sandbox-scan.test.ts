@@ -5,7 +5,7 @@ import path from 'node:path'
 import {scanProc, readProcEntry} from '../../src/sandbox/scan.js'
 import {groupSandboxes} from '../../src/sandbox/registry.js'
 import {resolvePodMeta} from '../../src/sandbox/metadata.js'
-import {parseCrictlPods} from '../../src/sandbox/cri.js'
+import type {CriSnapshot} from '../../src/sandbox/cri.js'
 
 const HOST = {cgroup: 1, ipc: 2, mnt: 3, net: 4, pid: 5, time: 6, user: 7, uts: 8}
 
@@ -65,12 +65,18 @@ describe('pod metadata for Kubernetes sandboxes', () => {
   }
   const [sandbox] = groupSandboxes([pause], HOST)
 
-  it('names the pod from crictl when it answers', () => {
-    const cri = parseCrictlPods({items: [{id: 'abc', metadata: {name: 'web-0', namespace: 'shop', uid: '6b1a1d0e-9c2f-4a3b-8e1d-2f6c7b8a9d01'}, state: 'SANDBOX_READY', createdAt: '1'}]})
-    assert.deepEqual(resolvePodMeta(sandbox, pause, [pause], {cri}), {runtime: 'kubernetes', pod: {name: 'web-0', namespace: 'shop', uid: '6b1a1d0e-9c2f-4a3b-8e1d-2f6c7b8a9d01'}})
+  it('names the pod from the CRI socket by the pod UID of its cgroup when the pause PID is not known to it', () => {
+    const cri: CriSnapshot = {
+      runtime: 'containerd', version: {runtimeName: 'containerd', runtimeVersion: '1.7.2', runtimeApiVersion: 'v1'},
+      pods: [{id: 'abc', name: 'web-0', namespace: 'shop', uid: '6b1a1d0e-9c2f-4a3b-8e1d-2f6c7b8a9d01', attempt: 2, ready: true, createdAt: '1', pid: null, hostNetwork: null, containers: []}],
+    }
+    assert.deepEqual(resolvePodMeta(sandbox, pause, [pause], {cri}), {runtime: 'containerd', pod: {name: 'web-0', namespace: 'shop', uid: '6b1a1d0e-9c2f-4a3b-8e1d-2f6c7b8a9d01', attempt: 2}})
+    // a sandbox of the same UID that is no longer ready (the one this pod replaced) is not it
+    const gone = {...cri, pods: [{...cri.pods[0], ready: false}]}
+    assert.deepEqual(resolvePodMeta(sandbox, pause, [pause], {cri: gone}), {runtime: 'kubernetes', pod: {name: '6b1a1d0e-9c2f-4a3b-8e1d-2f6c7b8a9d01', namespace: null, uid: '6b1a1d0e-9c2f-4a3b-8e1d-2f6c7b8a9d01'}})
   })
 
-  it("names it from kubelet's /var/log/pods when there is no crictl", () => {
+  it("names it from kubelet's /var/log/pods when no CRI socket answers", () => {
     const dirs = ['shop_web-0_6b1a1d0e-9c2f-4a3b-8e1d-2f6c7b8a9d01', 'kube-system_coredns-1_11111111-2222-3333-4444-555555555555']
     assert.deepEqual(resolvePodMeta(sandbox, pause, [pause], {podLogDirs: dirs}), {runtime: 'kubernetes', pod: {name: 'web-0', namespace: 'shop', uid: '6b1a1d0e-9c2f-4a3b-8e1d-2f6c7b8a9d01'}})
   })
