@@ -6,6 +6,7 @@ import {assertCanTrace} from '../probe/environment.js'
 import {bpftraceInfo} from '../probe/bpftrace.js'
 import {LiveTrace, type LiveRecord, type LiveResult} from '../live/live-trace.js'
 import {procsOf} from '../events/filter.js'
+import {traceFooter} from '../events/format.js'
 import type {DecodedRecord} from '../events/decoder.js'
 import type {FooterRecord, HeaderRecord, SandboxRecord, StopReason, TraceEvent} from '../events/types.js'
 import {EnvironmentError, PausetraceError, TraceFailedError, UsageError, EXIT} from '../errors.js'
@@ -140,7 +141,7 @@ export async function runLab(opts: LabOptions): Promise<LabResult> {
     sink.trace(batch, hidden)
   }
 
-  const footer = (): FooterRecord => ({type: 'footer', endedAt: new Date().toISOString(), events: shownEvents, lost, reason: liveResult?.reason ?? 'error', kinds: shownKinds, flooded: liveResult?.stats.flooded ?? 0})
+  const footer = (): FooterRecord => traceFooter({endedAt: new Date().toISOString(), events: shownEvents, lost, reason: liveResult?.reason ?? 'error', kinds: shownKinds, flooded: liveResult?.stats.flooded ?? 0})
   /** Trace time now (ns), a few ms early: the trace's clock is read from its header's start time. */
   const nowT = (): number => (header ? Math.max(0, Math.round((Date.now() - Date.parse(header.startedAt)) * 1e6) - 5_000_000) : 0)
   let stepNo = 0

@@ -13,6 +13,7 @@ import {eventInSandboxes, hasSandboxSelector, procsOf, sandboxSelected} from '..
 import type {DecodedRecord} from '../events/decoder.js'
 import type {BpftraceInfo} from '../probe/bpftrace.js'
 import type {FooterRecord, HeaderRecord, SandboxRecord, StopReason} from '../events/types.js'
+import {traceFooter, traceHeader} from '../events/format.js'
 
 export type LiveRecord = HeaderRecord | SandboxRecord | DecodedRecord
 
@@ -85,11 +86,10 @@ export class LiveTrace {
       throw err
     }
     const {filters} = this.opts
-    const header: HeaderRecord = {
-      type: 'header', format: 'pausetrace-trace', version: 1, host: this.opts.host, kernel: os.release(), bpftrace: this.opts.bpftrace.version,
-      startedAt: this.session.startedAt.toISOString(), filters: {...filters}, argv: this.opts.argv,
-      signalTargets: this.session.rawSignalGenerate ? 'kernel' : 'proc',
-    }
+    const header = traceHeader({
+      host: this.opts.host, kernel: os.release(), bpftrace: this.opts.bpftrace.version, startedAt: this.session.startedAt.toISOString(),
+      filters: {...filters}, argv: this.opts.argv, signalTargets: this.session.rawSignalGenerate ? 'kernel' : 'proc',
+    })
     this.sink(header)
     this.started = true
     this.heap = governHeap()
@@ -137,7 +137,7 @@ export class LiveTrace {
   }
 
   footer(result: LiveResult): FooterRecord {
-    return {type: 'footer', endedAt: new Date().toISOString(), events: result.events, lost: this.lost, reason: result.reason, kinds: result.kinds, flooded: result.stats.flooded}
+    return traceFooter({endedAt: new Date().toISOString(), events: result.events, lost: this.lost, reason: result.reason, kinds: result.kinds, flooded: result.stats.flooded})
   }
 
   totals(result: LiveResult): TraceTotals {
