@@ -6,7 +6,7 @@ import {fileURLToPath} from 'node:url'
 import path from 'node:path'
 import {effectiveCaps, hasBtf, hasTracingPrivileges, tracefsPath} from '../probe/environment.js'
 import {bpftraceInfo, type BpftraceInfo} from '../probe/bpftrace.js'
-import {TraceSession} from '../record/session.js'
+import {TraceSession} from '../live/session.js'
 import {findOnPath} from '../util/which.js'
 
 export interface Check {

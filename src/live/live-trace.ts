@@ -3,13 +3,13 @@
 // event that names them and again when they change, events, lost records) and the footer.
 // `record` writes them to a file; `watch` shows them (and may write them too).
 import os from 'node:os'
-import {TraceSession, type Filters, type SessionResult} from '../record/session.js'
+import {TraceSession, type SessionResult} from './session.js'
 import {ProcfsResolver, threadsOf} from '../sandbox/procfs.js'
 import {SandboxTracker} from '../sandbox/tracker.js'
 import {governHeap, type HeapGovernor} from '../util/heap.js'
 import {sandboxRecord} from '../sandbox/registry.js'
 import {podMetadata} from '../sandbox/metadata.js'
-import {eventInSandboxes, hasSandboxSelector, procsOf, sandboxSelected} from '../events/filter.js'
+import {eventInSandboxes, hasSandboxSelector, procsOf, sandboxSelected, type Filters} from '../events/filter.js'
 import type {DecodedRecord} from '../events/decoder.js'
 import type {BpftraceInfo} from '../probe/bpftrace.js'
 import type {FooterRecord, HeaderRecord, SandboxRecord, StopReason} from '../events/types.js'

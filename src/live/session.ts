@@ -12,17 +12,8 @@ import {parseBpftraceLine} from '../stream/bpftrace-json.js'
 import {Decoder, type Classifier, type DecodedRecord, type DecoderStats, type ProcResolver} from '../events/decoder.js'
 import {EnvironmentError} from '../errors.js'
 import type {StopReason} from '../events/types.js'
+import type {Filters} from '../events/filter.js'
 import {nsInode} from '../sandbox/procfs.js'
-
-export interface Filters {
-  all: boolean
-  pids: number[]
-  signals: number[]
-  /** sandbox selectors, applied to each event's processes (any of the values of a kind matches) */
-  pods?: string[]
-  namespaces?: string[]
-  sandboxes?: string[]
-}
 
 export interface SessionOptions {
   bpftrace: BpftraceInfo

@@ -2,9 +2,9 @@
 // footer on every way out, and a one-line summary on stderr.
 import {bpftraceInfo} from '../probe/bpftrace.js'
 import {assertCanTrace} from '../probe/environment.js'
-import type {Filters} from './session.js'
-import {TraceWriter} from './writer.js'
-import {LiveTrace, type TraceTotals} from '../live/live-trace.js'
+import type {Filters} from '../events/filter.js'
+import {TraceWriter} from '../record/writer.js'
+import {LiveTrace, type TraceTotals} from './live-trace.js'
 import {EnvironmentError} from '../errors.js'
 import {onStopSignals} from '../util/signals.js'
 import {guardTerminal} from '../util/hangup.js'
