@@ -1,13 +1,8 @@
-// `record`: one trace session written to a trace file, with the header once attached, the
-// footer on every way out, and a one-line summary on stderr.
-import {bpftraceInfo} from '../probe/bpftrace.js'
-import {assertCanTrace} from '../probe/environment.js'
+// `record`: one live trace whose only sink is the trace file (run.ts writes it: the header once
+// attached, the footer on every way out), and a one-line summary on stderr.
 import type {Filters} from '../events/filter.js'
-import {TraceWriter} from '../record/writer.js'
-import {LiveTrace, type TraceTotals} from './live-trace.js'
-import {EnvironmentError} from '../errors.js'
-import {onStopSignals} from '../util/signals.js'
-import {guardTerminal} from '../util/hangup.js'
+import type {TraceTotals} from './live-trace.js'
+import {LiveRun} from './run.js'
 
 export interface RecordOptions {
   output: string
@@ -28,50 +23,21 @@ export interface RecordResult extends TraceTotals {
 
 export async function recordTrace(opts: RecordOptions): Promise<RecordResult> {
   const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`))
-  assertCanTrace()
-  const info = await bpftraceInfo(opts.bpftrace)
-  const writer = TraceWriter.open(opts.output, {force: opts.force})
-  let live!: LiveTrace
-  const onSignal = (): void => {
-    void live?.stop('interrupt')
-  }
-  const offSignals = onStopSignals(onSignal)
-  // run from a terminal that is closed: a clean stop, as on SIGHUP, and the summary goes nowhere
-  guardTerminal(onSignal)
+  const run = await LiveRun.open({
+    bpftrace: opts.bpftrace,
+    filters: opts.filters,
+    host: opts.host,
+    argv: opts.argv,
+    notice: log,
+    file: {path: opts.output, force: opts.force, maxSize: opts.maxSize},
+    durationMs: opts.durationMs,
+    summary: {log, where: opts.output === '-' ? 'stdout' : opts.output},
+  })
   try {
-    live = new LiveTrace({bpftrace: info, filters: opts.filters, host: opts.host, argv: opts.argv, log}, (r) => {
-      writer.write(r)
-      if (writer.error) void live.stop('error')
-      else if (opts.maxSize !== undefined && writer.bytes >= opts.maxSize) void live.stop('max-size')
-    })
-    await live.start()
-    writer.flush()
-  } catch (err) {
-    // Nothing was recorded: leave no empty file behind to block the next run.
-    offSignals()
-    live?.kill()
-    await writer.discard()
-    throw err
-  }
-  const timer = opts.durationMs === undefined ? undefined : setTimeout(() => void live.stop('duration'), opts.durationMs)
-  try {
-    const result = await live.done()
-    writer.write(live.footer(result))
-    let writeError: Error | undefined
-    await writer.close().catch((err: Error) => {
-      writeError = err
-    })
-    const failed = writer.error ?? writeError
-    if (!failed) log(live.summary(result, opts.output === '-' ? 'stdout' : opts.output))
-    if (failed) {
-      const e = failed as NodeJS.ErrnoException
-      const why = e.code === 'ENOSPC' ? 'the disk is full' : e.code === 'EDQUOT' ? 'the disk quota is used up' : e.message
-      throw new EnvironmentError(`cannot write ${opts.output}: ${why}; recording stopped and the file ends at its last complete record.`, 'WRITE_FAILED')
-    }
-    return {output: opts.output, ...live.totals(result)}
+    await run.start()
+    const {totals} = await run.finish()
+    return {output: opts.output, ...totals}
   } finally {
-    if (timer) clearTimeout(timer)
-    offSignals()
-    live.kill()
+    run.dispose()
   }
 }
