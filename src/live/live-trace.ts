@@ -1,7 +1,7 @@
 // One live trace for any sink: bpftrace session + sandbox tracker + filters, producing the
 // records of a trace file in order (header once attached, sandbox records before the first
 // event that names them and again when they change, events, lost records) and the footer.
-// `record` writes them to a file; `watch` shows them (and may write them too).
+// The runner (run.ts) drives it for record, watch and lab and hands its records to their sinks.
 import os from 'node:os'
 import {TraceSession, type SessionResult} from './session.js'
 import {ProcfsResolver, threadsOf} from '../sandbox/procfs.js'

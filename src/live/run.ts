@@ -104,6 +104,8 @@ export class LiveRun {
 
   /** Starts bpftrace; once every probe is attached, the header goes to the file and to `onRecord`. */
   async start(onRecord?: (r: LiveRecord) => void): Promise<HeaderRecord> {
+    // a sink could not write already (the lab's first lines): no trace to start
+    this.check()
     const {writer} = this
     const maxSize = this.opts.file?.maxSize
     try {
