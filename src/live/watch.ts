@@ -36,7 +36,7 @@ export function wantsTty(env: NodeJS.ProcessEnv = process.env, stdout: {isTTY?: 
 /**
  * Plain lines on stdout, written in one batch per turn of the event loop (prompt, and cheap at
  * high rates). A closed pipe (`watch | head`) stops the trace instead of failing; any other
- * failed write (a full disk behind `> file`) is `onFailed`'s.
+ * failed write (a full disk behind `> file`) fails the run as a trace file's would (exit 3).
  */
 class LineSink {
   private buf: string[] = []
