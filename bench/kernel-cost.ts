@@ -9,7 +9,6 @@ import os from 'node:os'
 import path from 'node:path'
 import {pathToFileURL} from 'node:url'
 import {bpftraceInfo} from '../src/probe/bpftrace.js'
-import {nsInode} from '../src/sandbox/procfs.js'
 import {buildTools, programFor, quiet, runWorkload, sampleBare, snapshotCode, type Ctx, type ScenarioName} from './run.js'
 import {foreignTracers, killAll, loadAvg, median, sleep} from './lib/proc.js'
 
@@ -80,8 +79,8 @@ async function main(): Promise<void> {
   const info = await bpftraceInfo()
   const dir = mkdtempSync(path.join(os.tmpdir(), 'pausetrace-kcost-'))
   const code = await snapshotCode()
-  const ctx: Ctx = {tools: buildTools(), info, dir, code, roots: new Set(), hostNetns: nsInode('self', 'net'), log: (l) => process.stderr.write(`${l}\n`), quietWaitMs: 20_000, retries: 0, seq: 0}
-  const ts = tiers(programFor(info, 'all', code.buildScript), programFor(info, 'sandboxes', code.buildScript))
+  const ctx: Ctx = {tools: buildTools(), info, dir, code, roots: new Set(), log: (l) => process.stderr.write(`${l}\n`), quietWaitMs: 20_000, retries: 0, seq: 0}
+  const ts = tiers(programFor(info, 'all', code.planTrace), programFor(info, 'sandboxes', code.planTrace))
   const workloads: Array<{label: string; args: string[]; per: number; unit: string}> = [{label: 'flood', args: ['flood', String(flood)], per: flood, unit: 'kill()'}]
   if (churn > 0) workloads.push({label: 'churn', args: ['churn', String(churn)], per: churn, unit: 'fork/exit/reap'})
   const load0 = loadAvg()

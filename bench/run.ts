@@ -1,5 +1,6 @@
 // The pausetrace benchmark (issue 7). In one run, side by side: each workload untraced, under bare
-// bpftrace running the same probes (buildScript, scope all, stdout to a file), and under
+// bpftrace run exactly as pausetrace runs it (the live pipeline's own plan: program, command line
+// and environment, scope all; its own stop protocol; stdout to a file), and under
 // `pausetrace record` (bin/run.js). Slowdown ratios, events accounted for against the workloads'
 // known counts, lost events, CPU of pausetrace and of its bpftrace (wait4 rusage through
 // bench/workloads/statwrap.c), peak RSS, time to "attached", replay speed. Prints a table with
@@ -16,9 +17,9 @@ import os from 'node:os'
 import {StringDecoder} from 'node:string_decoder'
 import path from 'node:path'
 import {fileURLToPath, pathToFileURL} from 'node:url'
-import {buildScript as srcBuildScript} from '../src/probe/script.js'
-import {bpftraceEnv, bpftraceInfo, hasRawTracepoints, kernelHasPidFlexArray, usesArgsDot, type BpftraceInfo} from '../src/probe/bpftrace.js'
-import {nsInode} from '../src/sandbox/procfs.js'
+import * as srcPlan from '../src/live/plan.js'
+import * as srcRunner from '../src/probe/runner.js'
+import {bpftraceInfo, type BpftraceInfo} from '../src/probe/bpftrace.js'
 import {accountTrace, BareTail, type Accounting, type BareCount, type Manifest} from './lib/accounting.js'
 import {childrenOf, commOf, cpuMs, foreignTracers, killAll, loadAvg, median, sleep, start, vmHwmKb, waitFor, type Proc} from './lib/proc.js'
 
@@ -103,8 +104,12 @@ export interface CodeSnapshot {
   distBuiltAt: string
   /** src files changed after their dist file was built (not in the code under test) */
   staleDist: string[]
-  /** buildScript of the copy: bare bpftrace runs exactly the program this pausetrace runs */
-  buildScript: typeof srcBuildScript
+  /** the copy's plan of its bpftrace run (program, command line, environment): bare bpftrace runs exactly it */
+  planTrace: typeof srcPlan.planTrace
+  /** the copy's command line builder and stop protocol, for bare bpftrace */
+  bpftraceArgs: typeof srcRunner.bpftraceArgs
+  stopBpftrace: typeof srcRunner.stopBpftrace
+  stopStepMs: number
   hasWatch: boolean
 }
 
@@ -137,8 +142,12 @@ export async function snapshotCode(): Promise<CodeSnapshot> {
     const built = path.join(ROOT, 'dist', rel)
     if (!existsSync(built) || statSync(built).mtimeMs < statSync(src).mtimeMs) staleDist.push(path.relative(ROOT, src))
   }
-  const mod = (await import(pathToFileURL(path.join(dir, 'dist/probe/script.js')).href)) as {buildScript: typeof srcBuildScript}
-  return {dir, cli, ...gitState(), distBuiltAt, staleDist, buildScript: mod.buildScript, hasWatch: existsSync(path.join(dir, 'dist/commands/watch.js'))}
+  const plan = (await import(pathToFileURL(path.join(dir, 'dist/live/plan.js')).href)) as typeof srcPlan
+  const runner = (await import(pathToFileURL(path.join(dir, 'dist/probe/runner.js')).href)) as typeof srcRunner
+  return {
+    dir, cli, ...gitState(), distBuiltAt, staleDist, hasWatch: existsSync(path.join(dir, 'dist/commands/watch.js')),
+    planTrace: plan.planTrace, bpftraceArgs: runner.bpftraceArgs, stopBpftrace: runner.stopBpftrace, stopStepMs: runner.STOP_STEP_MS,
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -189,7 +198,6 @@ export interface Ctx {
   tools: Tools
   info: BpftraceInfo
   dir: string
-  hostNetns: number
   log: (s: string) => void
   quietWaitMs: number
   /** how many times a disturbed sample is taken again */
@@ -284,33 +292,43 @@ async function sampleUntraced(ctx: Ctx, base: Omit<Sample, 'manifest' | 'workloa
   return {...base, manifest: m, ...workloadTimes(m)}
 }
 
-/** The program pausetrace would run here, for a scope. */
-export function programFor(info: BpftraceInfo, scope: 'all' | 'sandboxes', buildScript = srcBuildScript): string {
-  return buildScript({argsDot: usesArgsDot(info), pidFlexArray: kernelHasPidFlexArray(os.release()), rawSignalGenerate: hasRawTracepoints(info), scope: scope === 'all' ? {kind: 'all'} : {kind: 'sandboxes', seed: []}})
+/** The program pausetrace would run here, for a scope (in the default scope, with no sandbox running yet). */
+export function programFor(info: BpftraceInfo, scope: 'all' | 'sandboxes', planTrace = srcPlan.planTrace): string {
+  const plan = planTrace({bpftrace: info, filters: {all: scope === 'all', pids: [], signals: []}, sandboxSeed: []})
+  plan.cleanup()
+  return plan.program
 }
 
 export type BaseSample = Omit<Sample, 'manifest' | 'workloadMs' | 'workloadCpuUs'>
 
 /**
- * bpftrace alone. Default: pausetrace's program with scope all, stopped the way pausetrace stops
- * it (two kill(self, 0) around reading up to the kernel's counts). With `program` (which must print
- * a line starting with "P " from BEGIN): that program, stopped with SIGINT.
+ * bpftrace alone. Default: pausetrace's own plan with scope all (its program, command line and
+ * environment), stopped by pausetrace's own stop protocol (two kill(self, 0) around reading up to
+ * the kernel's counts, then SIGINT, SIGINT, SIGKILL). With `program` (which must print a line
+ * starting with "P " from BEGIN): that program in the same command line, stopped with SIGINT.
  */
 export async function sampleBare(ctx: Ctx, base: BaseSample, args: string[], program?: string): Promise<Sample> {
-  const {info} = ctx
+  const {code} = ctx
   const twoStep = program === undefined
-  program ??= programFor(info, 'all', ctx.code.buildScript)
+  const plan = code.planTrace({bpftrace: ctx.info, filters: {all: true, pids: [], signals: []}})
+  // $1 is this process: the program's stop trigger and watchdog key on it, as on pausetrace's
+  const argv = program === undefined ? plan.args : code.bpftraceArgs({program, params: plan.params, extraArgs: plan.extraArgs})
   const id = `${base.scenario}-bare-${base.repeat}-${ctx.seq++}`
   const outFile = path.join(ctx.dir, `${id}.bt.jsonl`)
   const statFile = path.join(ctx.dir, `${id}.stat`)
   const fd = openSync(outFile, 'w', 0o600)
   const t0 = performance.now()
-  // The same command line and environment pausetrace uses; $1 is this process (the stop trigger).
-  const bt = start(ctx.tools.statwrap, [statFile, info.command, '--no-warnings', '-f', 'json', '-e', program, String(process.pid), String(ctx.hostNetns)], {
-    env: bpftraceEnv(info),
-    stdio: ['ignore', fd, 'pipe'],
-  })
+  const bt = start(ctx.tools.statwrap, [statFile, plan.command, ...argv], {env: plan.env, stdio: ['ignore', fd, 'pipe']})
   closeSync(fd)
+  try {
+    return await measureBare(ctx, base, args, {bt, outFile, statFile, t0, twoStep})
+  } finally {
+    plan.cleanup()
+  }
+}
+
+async function measureBare(ctx: Ctx, base: BaseSample, args: string[], o: {bt: Proc; outFile: string; statFile: string; t0: number; twoStep: boolean}): Promise<Sample> {
+  const {bt, outFile, statFile, t0, twoStep} = o
   const tail = new Tail(outFile)
   const count = new BareTail()
   const attached = await waitFor(() => {
@@ -331,19 +349,22 @@ export async function sampleBare(ctx: Ctx, base: BaseSample, args: string[], pro
     bt.child.kill('SIGKILL')
     throw err
   }
-  // The program's own two-step stop: stop producing and print the counts, read up, then exit().
   const s0 = performance.now()
   if (twoStep) {
-    process.kill(process.pid, 0)
-    await waitFor(() => {
-      count.push(tail.read())
-      return count.caughtUp || bt.done
-    }, 10_000, 10)
-    process.kill(process.pid, 0)
-  }
-  for (const act of [() => (twoStep ? undefined : bt.child.kill('SIGINT')), () => bt.child.kill('SIGINT'), () => bt.child.kill('SIGINT'), () => bt.child.kill('SIGKILL')]) {
-    act()
-    if (await waitFor(() => bt.done, 5000, 10)) break
+    // pausetrace's stop, read up to the kernel's counts as its session reads up (statwrap passes the signals on)
+    const {stopBpftrace, stopStepMs} = ctx.code
+    const drained = async (): Promise<void> => {
+      await waitFor(() => {
+        count.push(tail.read())
+        return count.caughtUp || bt.done
+      }, stopStepMs, 10)
+    }
+    await stopBpftrace({exited: bt.exited, signal: (sig) => bt.child.kill(sig)}, drained, stopStepMs)
+  } else {
+    for (const act of [() => bt.child.kill('SIGINT'), () => bt.child.kill('SIGINT'), () => bt.child.kill('SIGINT'), () => bt.child.kill('SIGKILL')]) {
+      act()
+      if (await waitFor(() => bt.done, 5000, 10)) break
+    }
   }
   await bt.exited
   const stopMs = performance.now() - s0
@@ -668,7 +689,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<Results> {
   const code = await snapshotCode()
   const dir = mkdtempSync(path.join(os.tmpdir(), 'pausetrace-bench-'))
   const ctx: Ctx = {
-    tools, info, dir, code, hostNetns: nsInode('self', 'net'), log, roots: new Set(), seq: 0,
+    tools, info, dir, code, log, roots: new Set(), seq: 0,
     quietWaitMs: opts.quietWaitMs ?? (size === 'full' ? 45_000 : 0), retries: opts.retries ?? (size === 'full' ? 1 : 0),
   }
   const plan = opts.plan ?? PLAN

@@ -5,7 +5,7 @@ import parseDuration from 'parse-duration'
 import bytes from 'bytes'
 import {UsageError} from './errors.js'
 import {parseSignal} from './events/names.js'
-import type {Filters} from './record/session.js'
+import type {Filters} from './events/filter.js'
 
 export const filterFlags = {
   all: Flags.boolean({description: 'include processes outside any sandbox (default: sandboxes only)'}),
@@ -95,7 +95,7 @@ export const traceFilterFlags = {
 }
 
 /** Typed trace-reading filters: the live ones, validated the same way, plus the file scope. */
-export function parseTraceFilters(flags: {all?: boolean; pid?: string[]; signal?: string[]; pod?: string[]; namespace?: string[]; sandbox?: string[]}): Filters & {scope: 'file' | 'sandboxes'} {
+export function parseTraceFilters(flags: {all?: boolean; pid?: string[]; signal?: string[]; pod?: string[]; namespace?: string[]; sandbox?: string[]}): Filters {
   return {...parseFilters(flags), scope: flags.all === false ? 'sandboxes' : 'file'}
 }
 

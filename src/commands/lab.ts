@@ -61,7 +61,6 @@ EXIT CODES
       stepTimeoutMs: flags['step-timeout'] === undefined ? undefined : parseDurationMs(flags['step-timeout'], '--step-timeout'),
       argv: ['lab', ...this.argv],
       host: os.hostname(),
-      write: (line) => process.stdout.write(`${line}\n`),
     })
     if (!result.ok) {
       const why = result.interrupted ? 'the lab was interrupted' : result.error ? `the exercise stopped early (${result.error})` : result.leftovers.length > 0 ? `cleanup left ${result.leftovers.length} thing(s) behind (listed above)` : `${result.verdict.missing.length + result.verdict.factsFailed.length} expectation(s) were not met (listed above)`

@@ -3,7 +3,7 @@ import os from 'node:os'
 import {BaseCommand} from '../base-command.js'
 import {EXIT_CODE_HELP, TraceFailedError} from '../errors.js'
 import {bpftraceFlag, filterFlags, parseDurationMs, parseFilters, parseSize} from '../flags.js'
-import type {RecordResult} from '../record/record.js'
+import type {RecordResult} from '../live/record.js'
 
 export default class Record extends BaseCommand {
   static override summary = 'Record signals, exits and reaps to a trace file'
@@ -34,7 +34,7 @@ ${EXIT_CODE_HELP}`
 
   async run(): Promise<RecordResult> {
     const {flags} = await this.parse(Record)
-    const {recordTrace} = await import('../record/record.js')
+    const {recordTrace} = await import('../live/record.js')
     const result = await recordTrace({
       output: flags.output,
       force: flags.force,

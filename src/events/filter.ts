@@ -1,5 +1,25 @@
-// The user-side filters on events (the kernel applies the same ones where it can).
+// The filters of CONTRACT.md (--pid, --signal, --pod/--namespace/--sandbox, --all), one type for
+// live traces and trace files, and the user-side predicates on events (the kernel applies the same
+// ones where it can).
 import type {ProcRef, SandboxRecord, TraceEvent} from './types.js'
+
+export interface Filters {
+  /** live: trace every process, not only those in sandboxes (the scope the kernel applies) */
+  all: boolean
+  /** host PIDs */
+  pids: number[]
+  /** signal numbers */
+  signals: number[]
+  /** sandbox selectors, applied to each event's processes (any of the values of a kind matches) */
+  pods?: string[]
+  namespaces?: string[]
+  sandboxes?: string[]
+  /**
+   * Reading trace files: "file" (the default) keeps what a file holds (its recording's scope
+   * already chose); "sandboxes" only events with at least one process in a sandbox.
+   */
+  scope?: 'file' | 'sandboxes'
+}
 
 export function procsOf(e: TraceEvent): ProcRef[] {
   switch (e.kind) {
@@ -26,11 +46,7 @@ export function eventMatches(e: TraceEvent, pids: ReadonlySet<number>, signals: 
   return true
 }
 
-export interface SandboxSelector {
-  pods?: string[]
-  namespaces?: string[]
-  sandboxes?: string[]
-}
+export type SandboxSelector = Pick<Filters, 'pods' | 'namespaces' | 'sandboxes'>
 
 export function hasSandboxSelector(sel: SandboxSelector): boolean {
   return Boolean(sel.pods?.length || sel.namespaces?.length || sel.sandboxes?.length)
@@ -44,6 +60,11 @@ export function sandboxSelected(sel: SandboxSelector, s: Pick<SandboxRecord, 'id
   if (sel.pods?.length && !(s.pod && sel.pods.includes(s.pod.name))) return false
   if (sel.namespaces?.length && !(s.pod?.namespace && sel.namespaces.includes(s.pod.namespace))) return false
   return true
+}
+
+/** Whether one of the event's processes is in a sandbox (any). */
+export function eventInAnySandbox(e: TraceEvent): boolean {
+  return procsOf(e).some((p) => p.sandbox !== null && p.sandbox !== undefined)
 }
 
 /** An event is kept when one of its processes is in a selected sandbox. */

@@ -1,4 +1,6 @@
-// The records of a trace file and of `--json` output (CONTRACT.md, format version 1).
+// The records of a trace file and of `--json` output (CONTRACT.md; the format's name and version:
+// format.ts).
+import type {TRACE_FORMAT, TRACE_FORMAT_VERSION} from './format.js'
 
 export type Role = 'pause' | 'container' | 'host'
 
@@ -130,8 +132,8 @@ export interface LostRecord {
 
 export interface HeaderRecord {
   type: 'header'
-  format: 'pausetrace-trace'
-  version: 1
+  format: typeof TRACE_FORMAT
+  version: typeof TRACE_FORMAT_VERSION
   host: string
   kernel: string
   bpftrace: string | null

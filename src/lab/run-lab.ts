@@ -1,11 +1,11 @@
-// Runs one lab exercise: checks the machine, starts a live trace, lets the exercise build its
-// sandboxes and act step by step (each step narrated, then its part of the trace and its checks
-// shown), stops the trace, removes everything by id (also on Ctrl-C or failure) and checks the
-// whole trace against every expectation.
-import {assertCanTrace} from '../probe/environment.js'
-import {bpftraceInfo} from '../probe/bpftrace.js'
-import {LiveTrace, type LiveRecord, type LiveResult} from '../live/live-trace.js'
+// Runs one lab exercise: gets its live trace from the live runner (live/run.ts), lets the exercise
+// build its sandboxes and act step by step (each step narrated, then its part of the trace and its
+// checks shown), stops the trace, removes everything by id (also on Ctrl-C, a failed write or any
+// failure) and checks the whole trace against every expectation.
+import type {LiveRecord, LiveResult} from '../live/live-trace.js'
+import {LiveRun} from '../live/run.js'
 import {procsOf} from '../events/filter.js'
+import {traceFooter} from '../events/format.js'
 import type {DecodedRecord} from '../events/decoder.js'
 import type {FooterRecord, HeaderRecord, SandboxRecord, StopReason, TraceEvent} from '../events/types.js'
 import {EnvironmentError, PausetraceError, TraceFailedError, UsageError, EXIT} from '../errors.js'
@@ -19,7 +19,6 @@ import {AbortedError, identify, sleep, waitFor, type ProcIdentity} from './procs
 import {NamespacesRuntime} from './runtime-namespaces.js'
 import {PodmanRuntime} from './runtime-podman.js'
 import {RUNTIMES, type LabContainer, type LabRuntime, type LabSandbox, type Leftover, type Made, type RuntimeName} from './runtime.js'
-import {onStopSignals} from '../util/signals.js'
 
 export interface LabOptions {
   exercise: string
@@ -28,8 +27,8 @@ export interface LabOptions {
   bpftrace?: string
   argv: string[]
   host: string
-  /** one line to stdout */
-  write: (line: string) => void
+  /** one line out (default: standard output, where a failed write ends the run as `record`'s does) */
+  write?: (line: string) => void
   /** how long a step waits for the events it expects */
   stepTimeoutMs?: number
 }
@@ -75,18 +74,33 @@ export async function runLab(opts: LabOptions): Promise<LabResult> {
   const ex = findExercise(opts.exercise)
   if (!ex) throw new UsageError(`there is no lab exercise ${JSON.stringify(opts.exercise)}; run \`pausetrace lab\` to list them (${EXERCISES.map((e) => e.id).join(', ')}).`)
   const runtimeName = resolveRuntime(ex, opts.runtime)
-  assertCanTrace()
-  if (!findOnPath('kill')) throw new EnvironmentError('kill is not installed (procps); install it: sudo apt-get install -y procps', 'LAB_TOOL_MISSING')
-  const info = await bpftraceInfo(opts.bpftrace)
-
-  const sink: LabSink = opts.json ? new JsonSink(opts.write) : new TextSink(opts.write)
   const abort = new AbortController()
   let interrupted = false
-  const onSignal = (): void => {
-    interrupted = true
-    abort.abort()
+  const run = await LiveRun.open({
+    bpftrace: opts.bpftrace,
+    filters: {all: false, pids: [], signals: []},
+    host: opts.host,
+    argv: opts.argv,
+    notice: () => undefined,
+    checks: () => {
+      if (!findOnPath('kill')) throw new EnvironmentError('kill is not installed (procps); install it: sudo apt-get install -y procps', 'LAB_TOOL_MISSING')
+    },
+    // Ctrl-C stops the exercise, which then stops the trace and cleans up
+    onStopSignal: () => {
+      interrupted = true
+      abort.abort()
+    },
+    onWriteFailed: () => abort.abort(),
+  })
+  let write = opts.write
+  if (!write) {
+    // A closed pipe (`lab … | head`) is no failure: the exercise goes on and cleans up.
+    const out = run.stdout((err, o) => {
+      if (err.code !== 'EPIPE') run.writeFailed(err, o.file ?? 'stdout')
+    })
+    write = (line) => out.line(`${line}\n`)
   }
-  const offSignals = onStopSignals(onSignal)
+  const sink: LabSink = opts.json ? new JsonSink(write) : new TextSink(write)
 
   const runtime: LabRuntime = runtimeName === 'podman' ? new PodmanRuntime({log: (argv) => sink.command(argv), signal: abort.signal}) : new NamespacesRuntime({log: (argv) => sink.command(argv), signal: abort.signal})
   const records: LiveRecord[] = []
@@ -98,7 +112,6 @@ export async function runLab(opts: LabOptions): Promise<LabResult> {
   const found: Made[] = []
   const foundIds: ProcIdentity[] = []
   let printed = 0
-  let live: LiveTrace | undefined
   let liveResult: LiveResult | undefined
   let traceDied = false
   let error: string | undefined
@@ -140,7 +153,7 @@ export async function runLab(opts: LabOptions): Promise<LabResult> {
     sink.trace(batch, hidden)
   }
 
-  const footer = (): FooterRecord => ({type: 'footer', endedAt: new Date().toISOString(), events: shownEvents, lost, reason: liveResult?.reason ?? 'error', kinds: shownKinds, flooded: liveResult?.stats.flooded ?? 0})
+  const footer = (): FooterRecord => traceFooter({endedAt: new Date().toISOString(), events: shownEvents, lost, reason: liveResult?.reason ?? 'error', kinds: shownKinds, flooded: liveResult?.stats.flooded ?? 0})
   /** Trace time now (ns), a few ms early: the trace's clock is read from its header's start time. */
   const nowT = (): number => (header ? Math.max(0, Math.round((Date.now() - Date.parse(header.startedAt)) * 1e6) - 5_000_000) : 0)
   let stepNo = 0
@@ -225,13 +238,12 @@ export async function runLab(opts: LabOptions): Promise<LabResult> {
   sink.exercise(ex, runtimeName)
   try {
     await runtime.prepare()
-    live = new LiveTrace({bpftrace: info, filters: {all: false, pids: [], signals: []}, host: opts.host, argv: opts.argv, log: () => undefined}, (r) => {
+    header = await run.start((r) => {
       records.push(r)
       if (r.type === 'event') events.push(r)
     })
-    header = await live.start()
     sink.header(header)
-    const died = live.done().then((r) => {
+    const died = run.done().then((r) => {
       liveResult = r
       if (r.reason === 'bpftrace-exit') {
         traceDied = true
@@ -247,11 +259,11 @@ export async function runLab(opts: LabOptions): Promise<LabResult> {
       else error = (err as Error).message
     }
     const reason: StopReason = interrupted ? 'interrupt' : 'duration'
-    if (!traceDied) await live.stop(reason)
+    if (!traceDied) await run.stop(reason)
     await died
     flush()
   } finally {
-    live?.kill()
+    run.kill()
     if (header) sink.footer(footer())
     const madeAny = runtime.made().length > 0
     if (madeAny) sink.cleanupStart()
@@ -266,16 +278,19 @@ export async function runLab(opts: LabOptions): Promise<LabResult> {
       runtimeLeft = [{made: {what: 'directory', path: '?'}, why: `cleanup failed: ${(err as Error).message}`, fix: 'run `pausetrace pods` and remove what the lab made by hand'}]
     }
     leftovers = [...runtimeLeft, ...checkLeftovers([...runtime.made(), ...found], inNamespaces)]
-    offSignals()
+    run.dispose()
     if (madeAny || leftovers.length > 0) sink.cleanup([...runtime.made(), ...found], leftovers)
   }
 
   const made = [...runtime.made(), ...found]
+  // a failed write (a full disk behind stdout): exit 3 and the sentence `record` gives
+  run.check()
   if (traceDied) throw new TraceFailedError('bpftrace exited during the lab exercise; the sandboxes were removed', liveResult?.exit.stderrTail ?? '')
 
   const results: CheckResult[] = checkAll(expectations, events)
   const v = verdict(results, facts)
   sink.result(v, {interrupted, lost, leftovers: leftovers.length, error})
+  run.check()
   const ok = v.ok && !interrupted && !error && leftovers.length === 0
   return {exercise: ex.id, runtime: runtimeName, ok, interrupted, verdict: v, leftovers, made, lost, events: shownEvents, error}
 }

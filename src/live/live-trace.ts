@@ -1,18 +1,19 @@
 // One live trace for any sink: bpftrace session + sandbox tracker + filters, producing the
 // records of a trace file in order (header once attached, sandbox records before the first
 // event that names them and again when they change, events, lost records) and the footer.
-// `record` writes them to a file; `watch` shows them (and may write them too).
+// The runner (run.ts) drives it for record, watch and lab and hands its records to their sinks.
 import os from 'node:os'
-import {TraceSession, type Filters, type SessionResult} from '../record/session.js'
+import {TraceSession, type SessionResult} from './session.js'
 import {ProcfsResolver, threadsOf} from '../sandbox/procfs.js'
 import {SandboxTracker} from '../sandbox/tracker.js'
 import {governHeap, type HeapGovernor} from '../util/heap.js'
 import {sandboxRecord} from '../sandbox/registry.js'
 import {podMetadata} from '../sandbox/metadata.js'
-import {eventInSandboxes, hasSandboxSelector, procsOf, sandboxSelected} from '../events/filter.js'
+import {eventInSandboxes, hasSandboxSelector, procsOf, sandboxSelected, type Filters} from '../events/filter.js'
 import type {DecodedRecord} from '../events/decoder.js'
 import type {BpftraceInfo} from '../probe/bpftrace.js'
 import type {FooterRecord, HeaderRecord, SandboxRecord, StopReason} from '../events/types.js'
+import {traceFooter, traceHeader} from '../events/format.js'
 
 export type LiveRecord = HeaderRecord | SandboxRecord | DecodedRecord
 
@@ -85,11 +86,10 @@ export class LiveTrace {
       throw err
     }
     const {filters} = this.opts
-    const header: HeaderRecord = {
-      type: 'header', format: 'pausetrace-trace', version: 1, host: this.opts.host, kernel: os.release(), bpftrace: this.opts.bpftrace.version,
-      startedAt: this.session.startedAt.toISOString(), filters: {...filters}, argv: this.opts.argv,
-      signalTargets: this.session.rawSignalGenerate ? 'kernel' : 'proc',
-    }
+    const header = traceHeader({
+      host: this.opts.host, kernel: os.release(), bpftrace: this.opts.bpftrace.version, startedAt: this.session.startedAt.toISOString(),
+      filters: {...filters}, argv: this.opts.argv, signalTargets: this.session.rawSignalGenerate ? 'kernel' : 'proc',
+    })
     this.sink(header)
     this.started = true
     this.heap = governHeap()
@@ -137,7 +137,7 @@ export class LiveTrace {
   }
 
   footer(result: LiveResult): FooterRecord {
-    return {type: 'footer', endedAt: new Date().toISOString(), events: result.events, lost: this.lost, reason: result.reason, kinds: result.kinds, flooded: result.stats.flooded}
+    return traceFooter({endedAt: new Date().toISOString(), events: result.events, lost: this.lost, reason: result.reason, kinds: result.kinds, flooded: result.stats.flooded})
   }
 
   totals(result: LiveResult): TraceTotals {

@@ -2,15 +2,12 @@
 // Timeline model as every view); elsewhere one plain text line per record, as `replay --text`
 // prints them. `--record FILE` also writes the trace file `record` would write.
 import {Timeline} from '../model/timeline.js'
-import {bpftraceInfo} from '../probe/bpftrace.js'
-import {assertCanTrace} from '../probe/environment.js'
-import type {Filters} from '../record/session.js'
-import {TraceWriter} from '../record/writer.js'
+import type {Filters} from '../events/filter.js'
+import type {StdoutSink} from '../record/stdout.js'
 import {formatRecord} from '../ui/text-line.js'
 import {ViewState} from '../ui/view-state.js'
-import {onStopSignals} from '../util/signals.js'
-import {guardTerminal} from '../util/hangup.js'
-import {LiveTrace, type LiveRecord, type TraceTotals} from './live-trace.js'
+import type {LiveRecord, TraceTotals} from './live-trace.js'
+import {LiveRun} from './run.js'
 
 export interface WatchOptions {
   filters: Filters
@@ -38,19 +35,21 @@ export function wantsTty(env: NodeJS.ProcessEnv = process.env, stdout: {isTTY?: 
 
 /**
  * Plain lines on stdout, written in one batch per turn of the event loop (prompt, and cheap at
- * high rates). A closed pipe (`watch | head`) stops the trace instead of failing.
+ * high rates). A closed pipe (`watch | head`) stops the trace instead of failing; any other
+ * failed write (a full disk behind `> file`) fails the run as a trace file's would (exit 3).
  */
 class LineSink {
   private buf: string[] = []
   private scheduled = false
   closed = false
 
-  constructor(private readonly out: NodeJS.WritableStream, private readonly onClosed: () => void) {
-    out.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'EPIPE') {
-        this.closed = true
-        this.onClosed()
-      }
+  private readonly out: StdoutSink
+
+  constructor(run: LiveRun, onClosed: () => void) {
+    this.out = run.stdout((err, out) => {
+      this.closed = true
+      if (err.code === 'EPIPE') onClosed()
+      else run.writeFailed(err, out.file ?? 'stdout')
     })
   }
 
@@ -68,54 +67,50 @@ class LineSink {
     if (this.buf.length === 0 || this.closed) return
     const text = this.buf.join('')
     this.buf = []
-    this.out.write(text)
+    this.out.line(text)
   }
 
   /** Resolves once everything written so far has left the process. */
   drained(): Promise<void> {
     this.flush()
     if (this.closed) return Promise.resolve()
-    return new Promise((resolve) => this.out.write('', () => resolve()))
+    return this.out.drained()
   }
 }
 
 export async function watchTrace(opts: WatchOptions): Promise<WatchResult> {
   const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`))
-  assertCanTrace()
-  const info = await bpftraceInfo(opts.bpftrace)
-  const writer = opts.record ? TraceWriter.open(opts.record, {force: opts.force}) : undefined
   const state = new ViewState(new Timeline())
-  let live: LiveTrace | undefined
-  const stop = (): void => void live?.stop('interrupt')
-  const offSignals = onStopSignals(stop)
-  // the terminal closed under the view (or under the summary): a clean stop, as on SIGHUP
-  guardTerminal(stop, {stdin: opts.mode === 'tty'})
-
-  let view: {update(): void; stop(): void} | undefined
-  let lines: LineSink | undefined
-  let startedMs = 0
-  if (opts.mode === 'tty') {
-    // Ink is loaded only for the terminal view: piped output starts faster without it.
-    const {LiveView} = await import('../ui/live-view.js')
-    const v = new LiveView({
-      state,
-      onQuit: stop,
-      now: () => (startedMs ? Math.max(state.timeline.lastT, (Date.now() - startedMs) * 1e6) : 0),
-    })
-    v.start()
-    view = v
-  } else lines = new LineSink(process.stdout, stop)
-
-  const teardown = (): void => {
-    offSignals()
-    view?.stop()
-  }
+  const tty = opts.mode === 'tty'
+  const run = await LiveRun.open({
+    bpftrace: opts.bpftrace,
+    filters: opts.filters,
+    host: opts.host,
+    argv: opts.argv,
+    notice: tty ? (l) => state.setNotice(l) : log,
+    file: opts.record ? {path: opts.record, force: opts.force} : undefined,
+    summary: {log, where: opts.record ?? (tty ? 'the terminal' : 'stdout')},
+    readsStdin: tty,
+  })
   try {
-    live = new LiveTrace({bpftrace: info, filters: opts.filters, host: opts.host, argv: opts.argv, log: view ? (l) => state.setNotice(l) : log}, (r: LiveRecord) => {
-      if (writer) {
-        writer.write(r)
-        if (writer.error) void live?.stop('error')
-      }
+    const stop = (): void => void run.stop('interrupt')
+    let view: {update(): void; stop(): void} | undefined
+    let lines: LineSink | undefined
+    let startedMs = 0
+    if (tty) {
+      // Ink is loaded only for the terminal view: piped output starts faster without it.
+      const {LiveView} = await import('../ui/live-view.js')
+      const v = new LiveView({
+        state,
+        onQuit: stop,
+        now: () => (startedMs ? Math.max(state.timeline.lastT, (Date.now() - startedMs) * 1e6) : 0),
+      })
+      v.start()
+      view = v
+      run.onRelease(() => v.stop())
+    } else lines = new LineSink(run, stop)
+
+    await run.start((r: LiveRecord) => {
       if (r.type === 'header') startedMs = Date.parse(r.startedAt)
       if (view) {
         // "no sandbox matches yet" holds until one comes
@@ -124,31 +119,12 @@ export async function watchTrace(opts: WatchOptions): Promise<WatchResult> {
         view.update()
       } else if (lines && (r.type === 'event' || r.type === 'lost')) lines.push(`${formatRecord(r)}\n`)
     })
-    await live.start()
-    writer?.flush()
-  } catch (err) {
-    // Nothing was traced: the terminal back first, then no empty file left to block the next run.
-    teardown()
-    live?.kill()
-    await writer?.discard()
-    throw err
-  }
-  try {
-    const result = await live.done()
-    const footer = live.footer(result)
-    writer?.write(footer)
-    state.feed(footer)
-    await lines?.drained()
-    let writeError: Error | undefined
-    await writer?.close().catch((err: Error) => {
-      writeError = err
+    const {totals} = await run.finish(async (footer) => {
+      state.feed(footer)
+      await lines?.drained()
     })
-    teardown()
-    log(live.summary(result, opts.record ?? (view ? 'the terminal' : 'stdout')))
-    if (writeError) throw writeError
-    return {...live.totals(result), record: opts.record}
+    return {...totals, record: opts.record}
   } finally {
-    teardown()
-    live.kill()
+    run.dispose()
   }
 }

@@ -19,6 +19,58 @@ export interface RunnerOptions {
   stopStepMs?: number
 }
 
+/** ms to wait at each step of the stop, by default */
+export const STOP_STEP_MS = 3000
+
+/**
+ * bpftrace's command line, after the command: options, the program, then its positional
+ * parameters. $1 is our own PID: the stop trigger and the watchdog key on it, and every probe skips it.
+ */
+export function bpftraceArgs(o: {program: string; params?: string[]; extraArgs?: string[]}, selfPid = process.pid): string[] {
+  return ['--no-warnings', ...(o.extraArgs ?? []), '-f', 'json', '-e', o.program, String(selfPid), ...(o.params ?? [])]
+}
+
+/** A running bpftrace (or a wrapper that passes signals on to it), as stopBpftrace sees it. */
+export interface StopTarget {
+  /** resolves once the process has exited */
+  exited: Promise<unknown>
+  signal(sig: NodeJS.Signals): void
+}
+
+/**
+ * The stop protocol, for a bpftrace started with bpftraceArgs from this process: kill(our PID, 0)
+ * makes the program stop producing and print its counts; `drained` resolves once everything
+ * produced has been read; a second kill(our PID, 0) makes it exit(). Then SIGINT, SIGINT again
+ * (0.17 can miss one), SIGKILL, each step with a deadline of `stepMs`. Resolves once it has exited.
+ */
+export async function stopBpftrace(target: StopTarget, drained: () => Promise<void> = async () => undefined, stepMs = STOP_STEP_MS): Promise<void> {
+  let exited = false
+  const gone = target.exited.then(() => {
+    exited = true
+  })
+  const ask = (): void => {
+    process.kill(process.pid, 0)
+  }
+  try {
+    ask()
+  } catch {
+    // cannot fail for our own PID
+  }
+  await Promise.race([drained(), gone, delay(stepMs)])
+  const steps: Array<() => void> = [ask, () => target.signal('SIGINT'), () => target.signal('SIGINT'), () => target.signal('SIGKILL')]
+  for (const act of steps) {
+    if (exited) break
+    try {
+      act()
+    } catch {
+      // the child is already gone
+    }
+    const done = await Promise.race([gone.then(() => true), delay(stepMs).then(() => false)])
+    if (done) break
+  }
+  await gone
+}
+
 export interface RunnerExit {
   code: number | null
   signal: NodeJS.Signals | null
@@ -66,8 +118,7 @@ export class BpftraceRunner extends EventEmitter {
   /** Starts bpftrace. 'data' events carry stdout chunks; 'exit' fires once with a RunnerExit. */
   start(): void {
     installExitHook()
-    // $1 is our own PID: the stop trigger and the watchdog key on it, and every probe skips it.
-    const child = spawn(this.opts.command, ['--no-warnings', ...(this.opts.extraArgs ?? []), '-f', 'json', '-e', this.opts.program, String(process.pid), ...(this.opts.params ?? [])], {
+    const child = spawn(this.opts.command, bpftraceArgs(this.opts), {
       env: this.opts.env,
       stdio: ['ignore', 'pipe', 'pipe'],
       // its own process group: a Ctrl-C at the terminal goes to pausetrace, which stops bpftrace
@@ -114,35 +165,12 @@ export class BpftraceRunner extends EventEmitter {
     return this.exited
   }
 
-  /**
-   * Asks bpftrace to stop and resolves when it has exited. kill(our PID, 0) makes the program
-   * stop producing; `drained` resolves once everything produced has been read; a second
-   * kill(our PID, 0) makes it exit(). Then SIGINT, SIGINT again (0.17 can miss one), SIGKILL.
-   */
-  async stop(drained: () => Promise<void> = async () => undefined): Promise<RunnerExit> {
-    if (!this.child || this.exitInfo) return this.exited
+  /** Asks bpftrace to stop (stopBpftrace) and resolves when it has exited. */
+  async stop(drained?: () => Promise<void>): Promise<RunnerExit> {
+    const child = this.child
+    if (!child || this.exitInfo) return this.exited
     this.stopRequested = true
-    const step = this.opts.stopStepMs ?? 3000
-    const ask = (): void => {
-      process.kill(process.pid, 0)
-    }
-    try {
-      ask()
-    } catch {
-      // cannot fail for our own PID
-    }
-    await Promise.race([drained(), this.exited, delay(step)])
-    const steps: Array<() => void> = [ask, () => this.child?.kill('SIGINT'), () => this.child?.kill('SIGINT'), () => this.child?.kill('SIGKILL')]
-    for (const act of steps) {
-      if (this.exitInfo) break
-      try {
-        act()
-      } catch {
-        // the child is already gone
-      }
-      const done = await Promise.race([this.exited.then(() => true), delay(step).then(() => false)])
-      if (done) break
-    }
+    await stopBpftrace({exited: this.exited, signal: (sig) => child.kill(sig)}, drained, this.opts.stopStepMs)
     return this.exited
   }
 

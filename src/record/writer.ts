@@ -4,6 +4,7 @@
 import {unlinkSync} from 'node:fs'
 import {openOutputFd} from './safe-open.js'
 import {FdSink} from './fd-sink.js'
+import {StdoutSink} from './stdout.js'
 import {createGzip, type Gzip} from 'node:zlib'
 import type {Writable} from 'node:stream'
 
@@ -27,11 +28,15 @@ export class TraceWriter {
   private gz?: Gzip
   private timer?: NodeJS.Timeout
 
-  private constructor(readonly path: string, out: Writable, file?: FdSink, gz?: Gzip) {
+  /** what a message names: the path, or for "-" the file behind standard output when it is one */
+  readonly where: string
+
+  private constructor(readonly path: string, out: Writable, file?: FdSink, gz?: Gzip, stdout?: StdoutSink) {
     this.out = out
     this.file = file
     this.gz = gz
-    for (const s of [out, file, gz]) s?.on('error', (err: Error) => {
+    this.where = stdout?.file ?? path
+    for (const s of [out, file, gz, stdout]) s?.on('error', (err: Error) => {
       this.error ??= err
     })
     this.timer = setInterval(() => this.flush(), 200)
@@ -40,9 +45,10 @@ export class TraceWriter {
 
   static open(path: string, opts: WriterOptions = {}): TraceWriter {
     if (path === '-') {
+      const stdout = new StdoutSink()
       const gz = opts.gzip ? createGzip() : undefined
-      if (gz) gz.pipe(process.stdout)
-      return new TraceWriter(path, gz ?? process.stdout, undefined, gz)
+      if (gz) gz.pipe(stdout)
+      return new TraceWriter(path, gz ?? stdout, undefined, gz, stdout)
     }
     const fd = openOutputFd(path, {force: opts.force})
     const file = new FdSink(fd)

@@ -2,7 +2,7 @@
 // converted and written one batch at a time, so memory does not grow with the file.
 import {statSync} from 'node:fs'
 import path from 'node:path'
-import type {ReplayFilters} from './filter.js'
+import type {Filters} from '../events/filter.js'
 import {TraceInput} from './input.js'
 import {BatchedOutput} from './output.js'
 import {PerfettoExporter, perfettoEpilogue, perfettoPrologue, type ChromeTraceEvent} from './perfetto.js'
@@ -18,7 +18,7 @@ export interface ExportOptions {
   /** output file, or "-" for stdout */
   output: string
   force?: boolean
-  filters: ReplayFilters
+  filters: Filters
   warn: (line: string) => void
 }
 

@@ -1,19 +1,10 @@
 // The filters of CONTRACT.md applied to records read back from trace files: --pid, --signal,
-// --pod/--namespace/--sandbox (against each file's own sandbox records), and the scope.
-import {eventInSandboxes, eventMatches, hasSandboxSelector, procsOf, sandboxSelected, type SandboxSelector} from '../events/filter.js'
+// --pod/--namespace/--sandbox (against each file's own sandbox records), and the scope; the
+// predicates are those of events/filter.ts.
+import {eventInAnySandbox, eventInSandboxes, eventMatches, hasSandboxSelector, sandboxSelected, type Filters} from '../events/filter.js'
 import type {SandboxRecord, TraceRecord} from '../events/types.js'
 
-export interface ReplayFilters extends SandboxSelector {
-  pids: number[]
-  signals: number[]
-  /**
-   * "file": what the file holds (its recording's scope already chose); "sandboxes": only events
-   * with at least one process in a sandbox, as a live trace without --all.
-   */
-  scope: 'file' | 'sandboxes'
-}
-
-export const NO_FILTERS: ReplayFilters = {pids: [], signals: [], scope: 'file'}
+export const NO_FILTERS: Filters = {all: true, pids: [], signals: [], scope: 'file'}
 
 export class RecordFilter {
   private readonly pids: ReadonlySet<number>
@@ -22,7 +13,7 @@ export class RecordFilter {
   /** per file: the latest sandbox record of each id (ids are per node, so never shared between files) */
   private readonly sandboxes = new Map<number, Map<string, SandboxRecord>>()
 
-  constructor(private readonly f: ReplayFilters) {
+  constructor(private readonly f: Filters) {
     this.pids = new Set(f.pids)
     this.signals = new Set(f.signals)
     this.selector = hasSandboxSelector(f)
@@ -42,7 +33,7 @@ export class RecordFilter {
     }
     if (rec.type !== 'event') return true
     if (!eventMatches(rec, this.pids, this.signals)) return false
-    if (this.f.scope === 'sandboxes' && !procsOf(rec).some((p) => p.sandbox !== null && p.sandbox !== undefined)) return false
+    if (this.f.scope === 'sandboxes' && !eventInAnySandbox(rec)) return false
     if (this.selector) {
       const m = this.sandboxes.get(source)
       return eventInSandboxes(rec, this.f, (id) => m?.get(id))

@@ -2,7 +2,8 @@
 // refuses the whole run before anything is printed), the filters applied, each file's time offset,
 // and one warning line per damaged file at the end.
 import {TraceMerge, type MergedEntry, type MergeOptions, type TraceSource} from './merge.js'
-import {RecordFilter, type ReplayFilters} from './filter.js'
+import {RecordFilter} from './filter.js'
+import type {Filters} from '../events/filter.js'
 import {describeProblems} from './reader.js'
 
 function startMs(s: TraceSource): number {
@@ -23,7 +24,7 @@ export class TraceInput {
     this.offsetNs = starts.map((s) => (s - earliest) * 1e6)
   }
 
-  static async open(files: string[], filters: ReplayFilters, opts: MergeOptions = {}): Promise<TraceInput> {
+  static async open(files: string[], filters: Filters, opts: MergeOptions = {}): Promise<TraceInput> {
     return new TraceInput(await TraceMerge.open(files, opts), new RecordFilter(filters))
   }
 

@@ -8,10 +8,8 @@ import type {Readable} from 'node:stream'
 import {LineSplitter} from '../stream/lines.js'
 import {UsageError, PausetraceError, EXIT} from '../errors.js'
 import type {TraceRecord} from '../events/types.js'
+import {headerVerdict, TRACE_FORMAT, TRACE_FORMAT_VERSION} from '../events/format.js'
 import {isValidRecord} from './validate.js'
-
-export const FORMAT = 'pausetrace-trace'
-export const FORMAT_VERSION = 1
 
 export interface ReadProblems {
   badLines: number
@@ -238,12 +236,11 @@ export class TraceReader {
     }
     if (!this.sawHeader) {
       const h = rec as {type: string; format?: unknown; version?: unknown}
-      if (h.type !== 'header' || h.format !== FORMAT) throw new NotATraceError(`${this.path} is not a pausetrace trace file (no ${FORMAT} header).`)
-      if (typeof h.version !== 'number' || !Number.isInteger(h.version) || h.version < 1) {
-        throw new NotATraceError(`${this.path} has a ${FORMAT} header without a valid format version (${JSON.stringify(h.version ?? null)}).`)
-      }
-      if (h.version > FORMAT_VERSION) {
-        throw new PausetraceError(`${this.path} is trace format version ${h.version}; this pausetrace reads version ${FORMAT_VERSION} and older: upgrade pausetrace.`, EXIT.environment, 'NEWER_FORMAT')
+      const verdict = headerVerdict(h)
+      if (verdict === 'not-this-format') throw new NotATraceError(`${this.path} is not a pausetrace trace file (no ${TRACE_FORMAT} header).`)
+      if (verdict === 'no-version') throw new NotATraceError(`${this.path} has a ${TRACE_FORMAT} header without a valid format version (${JSON.stringify(h.version ?? null)}).`)
+      if (verdict === 'newer') {
+        throw new PausetraceError(`${this.path} is trace format version ${String(h.version)}; this pausetrace reads version ${TRACE_FORMAT_VERSION} and older: upgrade pausetrace.`, EXIT.environment, 'NEWER_FORMAT')
       }
       this.sawHeader = true
     }

@@ -3,7 +3,7 @@
 // Records move in batches (one chunk of the file at a time) and each batch is one write.
 import type {Writable} from 'node:stream'
 import type {MergedEntry} from './merge.js'
-import type {ReplayFilters} from './filter.js'
+import type {Filters} from '../events/filter.js'
 import {TraceInput} from './input.js'
 import {Pacer, realClock, type Clock} from './pace.js'
 import {BatchedOutput} from './output.js'
@@ -12,7 +12,7 @@ import {formatMergedRecord} from '../ui/text-line.js'
 export interface ReplayOptions {
   files: string[]
   format: 'json' | 'text'
-  filters: ReplayFilters
+  filters: Filters
   /** real time × speed; 0 = as fast as possible */
   speed: number
   out: Writable

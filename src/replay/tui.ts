@@ -1,7 +1,7 @@
 // `replay --tui`: trace files played through the same Timeline model and Ink view as `watch`, at
 // real time × speed (0: as fast as possible). When the files are done the view stays up, with a
 // notice, until q / Ctrl-C; warnings about damaged files print after the view is gone.
-import type {ReplayFilters} from './filter.js'
+import type {Filters} from '../events/filter.js'
 import {TraceInput} from './input.js'
 import {Pacer, realClock, type Clock} from './pace.js'
 import type {ReplayResult} from './replay.js'
@@ -13,7 +13,7 @@ import {onStopSignals} from '../util/signals.js'
 
 export interface TuiReplayOptions {
   files: string[]
-  filters: ReplayFilters
+  filters: Filters
   speed: number
   warn: (line: string) => void
   clock?: Clock

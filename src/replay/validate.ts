@@ -1,6 +1,8 @@
 // The shape every record of a trace file must have (the required fields of the schema of
 // CONTRACT.md), checked on reading: a line that parses as JSON but lacks them is a bad line,
 // counted and skipped, so nothing downstream meets a half record.
+import {TRACE_FORMAT} from '../events/format.js'
+
 type Obj = Record<string, unknown>
 
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v)
@@ -43,7 +45,7 @@ export function isValidRecord(r: unknown): boolean {
   if (!isObj(r)) return false
   switch (r.type) {
     case 'header':
-      return r.format === 'pausetrace-trace' && isInt(r.version) && isStr(r.host) && isStr(r.startedAt)
+      return r.format === TRACE_FORMAT && isInt(r.version) && isStr(r.host) && isStr(r.startedAt)
     case 'sandbox':
       return isStr(r.id) && isStr(r.runtime) && (r.pod === null || (isObj(r.pod) && isStr(r.pod.name))) && (r.pausePid === null || isInt(r.pausePid)) &&
         Array.isArray(r.sharedNamespaces) && typeof r.sharedPidNamespace === 'boolean' && isObj(r.ns)

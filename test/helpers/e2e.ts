@@ -57,11 +57,12 @@ export interface CliRun {
 
 const running = new Set<ChildProcess>()
 
-export function runCli(args: string[], opts: {env?: NodeJS.ProcessEnv; cwd?: string; argv0?: string[]} = {}): CliRun {
+/** `stdout`: a file descriptor for the CLI's standard output (then `stdout()` stays empty); default a pipe. */
+export function runCli(args: string[], opts: {env?: NodeJS.ProcessEnv; cwd?: string; argv0?: string[]; stdout?: number} = {}): CliRun {
   const child = spawn(opts.argv0?.[0] ?? process.execPath, [...(opts.argv0?.slice(1) ?? []), CLI, ...args], {
     cwd: opts.cwd ?? ROOT,
     env: {...process.env, ...opts.env},
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', opts.stdout ?? 'pipe', 'pipe'],
   })
   running.add(child)
   let out = ''

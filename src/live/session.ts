@@ -1,28 +1,16 @@
 // One live trace: bpftrace → lines → records → decoder → the caller's sink. Starts, reports
 // "attached" when the BEGIN marker arrives, stops for a reason, and returns the accounting.
 import os from 'node:os'
-import {buildScript, type Scope} from '../probe/script.js'
-import {bpftraceEnv, hasRawTracepoints, kernelHasPidFlexArray, needsTraceableFunctions, RAW_TRACEPOINT_FUNCTIONS, usesArgsDot, type BpftraceInfo} from '../probe/bpftrace.js'
-import {tracefsPath} from '../probe/environment.js'
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
-import path from 'node:path'
-import {BpftraceRunner, type RunnerExit} from '../probe/runner.js'
+import {hasRawTracepoints, kernelHasPidFlexArray, type BpftraceInfo} from '../probe/bpftrace.js'
+import {BpftraceRunner, STOP_STEP_MS, type RunnerExit} from '../probe/runner.js'
 import {LineSplitter} from '../stream/lines.js'
 import {parseBpftraceLine} from '../stream/bpftrace-json.js'
 import {Decoder, type Classifier, type DecodedRecord, type DecoderStats, type ProcResolver} from '../events/decoder.js'
 import {EnvironmentError} from '../errors.js'
 import type {StopReason} from '../events/types.js'
+import type {Filters} from '../events/filter.js'
 import {nsInode} from '../sandbox/procfs.js'
-
-export interface Filters {
-  all: boolean
-  pids: number[]
-  signals: number[]
-  /** sandbox selectors, applied to each event's processes (any of the values of a kind matches) */
-  pods?: string[]
-  namespaces?: string[]
-  sandboxes?: string[]
-}
+import {planTrace, type TracePlan} from './plan.js'
 
 export interface SessionOptions {
   bpftrace: BpftraceInfo
@@ -78,32 +66,20 @@ export class TraceSession {
 
   /** Whether the running program reads signal targets in the kernel (rawtracepoint form). */
   rawSignalGenerate = false
-  private tempDir?: string
+  private plan?: TracePlan
 
   private removeTempFiles(): void {
-    if (this.tempDir) rmSync(this.tempDir, {recursive: true, force: true})
-    this.tempDir = undefined
+    this.plan?.cleanup()
   }
 
   private async attach(pidFlexArray: boolean, rawSignalGenerate: boolean): Promise<void> {
     const {bpftrace, filters} = this.opts
-    const extraArgs: string[] = []
-    if (rawSignalGenerate && needsTraceableFunctions(bpftrace, tracefsPath())) {
-      this.tempDir = mkdtempSync(path.join(os.tmpdir(), 'pausetrace-'))
-      const file = path.join(this.tempDir, 'traceable-functions')
-      writeFileSync(file, `${RAW_TRACEPOINT_FUNCTIONS.join('\n')}\n`, {mode: 0o600, flag: 'wx'})
-      extraArgs.push('--traceable-functions', file)
-    }
     this.rawSignalGenerate = rawSignalGenerate
-    const hostNetns = nsInode('self', 'net')
-    if (!filters.all && filters.pids.length === 0 && hostNetns === 0) {
-      throw new EnvironmentError('cannot read /proc/self/ns/net, so sandboxes cannot be told from the host; pass --all or --pid.', 'NO_NETNS')
-    }
-    const scope: Scope = filters.all ? {kind: 'all'} : filters.pids.length > 0 ? {kind: 'pids', pids: filters.pids} : {kind: 'sandboxes', seed: this.opts.sandboxSeed ?? []}
-    const program = buildScript({argsDot: usesArgsDot(bpftrace), pidFlexArray, rawSignalGenerate, scope, signals: filters.signals})
+    const plan = planTrace({bpftrace, filters, sandboxSeed: this.opts.sandboxSeed, pidFlexArray, rawSignalGenerate})
+    this.plan = plan
     const wallOffsetMs = Date.now() - Number(process.hrtime.bigint() / 1000n) / 1000
     const decoder = new Decoder({wallOffsetMs, resolver: this.opts.resolver, classifier: this.opts.classifier})
-    const runner = new BpftraceRunner({command: bpftrace.command, program, params: [String(hostNetns)], extraArgs, env: bpftraceEnv(bpftrace), stopStepMs: this.opts.stopStepMs})
+    const runner = new BpftraceRunner({command: plan.command, program: plan.program, params: plan.params, extraArgs: plan.extraArgs, env: plan.env, stopStepMs: this.opts.stopStepMs})
     this.decoder = decoder
     this.runner = runner
     const splitter = new LineSplitter()
@@ -183,7 +159,7 @@ export class TraceSession {
     const decoder = this.decoder
     const runner = this.runner
     if (!runner) return this.done()
-    const deadline = Date.now() + (this.opts.stopStepMs ?? 3000)
+    const deadline = Date.now() + (this.opts.stopStepMs ?? STOP_STEP_MS)
     this.stopping = runner
       .stop(async () => {
         while (decoder && !decoder.caughtUp && runner.running && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))

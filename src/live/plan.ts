@@ -1,0 +1,75 @@
+// The bpftrace invocation of a live trace: the program built for this kernel, this bpftrace and the
+// filters, its command line and its environment. The session runs it; the benchmark runs exactly it.
+import os from 'node:os'
+import path from 'node:path'
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {buildScript, type Scope} from '../probe/script.js'
+import {bpftraceEnv, hasRawTracepoints, kernelHasPidFlexArray, needsTraceableFunctions, RAW_TRACEPOINT_FUNCTIONS, usesArgsDot, type BpftraceInfo} from '../probe/bpftrace.js'
+import {tracefsPath} from '../probe/environment.js'
+import {bpftraceArgs} from '../probe/runner.js'
+import {nsInode} from '../sandbox/procfs.js'
+import {EnvironmentError} from '../errors.js'
+import type {Filters} from '../events/filter.js'
+
+export interface PlanOptions {
+  bpftrace: BpftraceInfo
+  filters: Pick<Filters, 'all' | 'pids' | 'signals'>
+  /** tasks in sandboxes at the start (default scope), from a /proc snapshot */
+  sandboxSeed?: number[]
+  /** the struct pid layout to read (default: what this kernel's release says) */
+  pidFlexArray?: boolean
+  /** read signal targets through rawtracepoint:signal_generate (default: where this bpftrace can) */
+  rawSignalGenerate?: boolean
+  kernelRelease?: string
+}
+
+export interface TracePlan {
+  command: string
+  program: string
+  /** positional parameters after $1: $2 = the host's net namespace */
+  params: string[]
+  /** options before the program (--traceable-functions FILE) */
+  extraArgs: string[]
+  /** the whole command line after the command (bpftraceArgs) */
+  args: string[]
+  env: NodeJS.ProcessEnv
+  pidFlexArray: boolean
+  rawSignalGenerate: boolean
+  /** Removes the temporary file the arguments may name; bpftrace has read it once attached. */
+  cleanup(): void
+}
+
+export function planTrace(opts: PlanOptions): TracePlan {
+  const {bpftrace, filters} = opts
+  const pidFlexArray = opts.pidFlexArray ?? kernelHasPidFlexArray(opts.kernelRelease ?? os.release())
+  const rawSignalGenerate = opts.rawSignalGenerate ?? hasRawTracepoints(bpftrace)
+  const hostNetns = nsInode('self', 'net')
+  if (!filters.all && filters.pids.length === 0 && hostNetns === 0) {
+    throw new EnvironmentError('cannot read /proc/self/ns/net, so sandboxes cannot be told from the host; pass --all or --pid.', 'NO_NETNS')
+  }
+  const scope: Scope = filters.all ? {kind: 'all'} : filters.pids.length > 0 ? {kind: 'pids', pids: filters.pids} : {kind: 'sandboxes', seed: opts.sandboxSeed ?? []}
+  const program = buildScript({argsDot: usesArgsDot(bpftrace), pidFlexArray, rawSignalGenerate, scope, signals: filters.signals})
+  const extraArgs: string[] = []
+  let tempDir: string | undefined
+  if (rawSignalGenerate && needsTraceableFunctions(bpftrace, tracefsPath())) {
+    tempDir = mkdtempSync(path.join(os.tmpdir(), 'pausetrace-'))
+    const file = path.join(tempDir, 'traceable-functions')
+    writeFileSync(file, `${RAW_TRACEPOINT_FUNCTIONS.join('\n')}\n`, {mode: 0o600, flag: 'wx'})
+    extraArgs.push('--traceable-functions', file)
+  }
+  const params = [String(hostNetns)]
+  return {
+    command: bpftrace.command,
+    program,
+    params,
+    extraArgs,
+    args: bpftraceArgs({program, params, extraArgs}),
+    env: bpftraceEnv(bpftrace),
+    pidFlexArray,
+    rawSignalGenerate,
+    cleanup() {
+      if (tempDir) rmSync(tempDir, {recursive: true, force: true})
+      tempDir = undefined
+    },
+  }
+}
