@@ -1,10 +1,10 @@
-// The trace file's format (CONTRACT.md): its name and version, the header that opens every file and
+// The trace file's format (docs/trace-format.md): its name and version (format-name.ts), the header that opens every file and
 // the footer that closes it (fields in one fixed order, so files are byte-for-byte comparable), and
 // which format versions this build reads. A format change is made here, with the schema.
+import {TRACE_FORMAT, TRACE_FORMAT_VERSION} from './format-name.js'
 import type {FooterRecord, HeaderRecord} from './types.js'
 
-export const TRACE_FORMAT = 'pausetrace-trace'
-export const TRACE_FORMAT_VERSION = 1
+export {TRACE_FORMAT, TRACE_FORMAT_VERSION}
 
 export type HeaderFields = Omit<HeaderRecord, 'type' | 'format' | 'version'>
 export type FooterFields = Omit<FooterRecord, 'type'>

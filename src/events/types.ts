@@ -1,6 +1,6 @@
 // The records of a trace file and of `--json` output (CONTRACT.md; the format's name and version:
 // format.ts).
-import type {TRACE_FORMAT, TRACE_FORMAT_VERSION} from './format.js'
+import type {TRACE_FORMAT, TRACE_FORMAT_VERSION} from './format-name.js'
 
 export type Role = 'pause' | 'container' | 'host'
 
