@@ -1,4 +1,4 @@
-// The filters of CONTRACT.md (--pid, --signal, --pod/--namespace/--sandbox, --all), one type for
+// The filters of every command that reads events (--pid, --signal, --pod/--namespace/--sandbox, --all), one type for
 // live traces and trace files, and the user-side predicates on events (the kernel applies the same
 // ones where it can).
 import type {ProcRef, SandboxRecord, TraceEvent} from './types.js'

@@ -1,4 +1,4 @@
-// The records of a trace file and of `--json` output (CONTRACT.md; the format's name and version:
+// The records of a trace file and of `--json` output (docs/trace-format.md; the format's name and version:
 // format.ts).
 import type {TRACE_FORMAT, TRACE_FORMAT_VERSION} from './format-name.js'
 

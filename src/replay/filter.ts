@@ -1,4 +1,4 @@
-// The filters of CONTRACT.md applied to records read back from trace files: --pid, --signal,
+// The filters (src/events/filter.ts) applied to records read back from trace files: --pid, --signal,
 // --pod/--namespace/--sandbox (against each file's own sandbox records), and the scope; the
 // predicates are those of events/filter.ts.
 import {eventInAnySandbox, eventInSandboxes, eventMatches, hasSandboxSelector, sandboxSelected, type Filters} from '../events/filter.js'

@@ -1,5 +1,5 @@
 // The shape every record of a trace file must have (the required fields of the schema of
-// CONTRACT.md), checked on reading: a line that parses as JSON but lacks them is a bad line,
+// docs/trace-format.md), checked on reading: a line that parses as JSON but lacks them is a bad line,
 // counted and skipped, so nothing downstream meets a half record.
 import {TRACE_FORMAT} from '../events/format.js'
 
