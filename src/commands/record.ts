@@ -8,8 +8,9 @@ import type {RecordResult} from '../live/record.js'
 export default class Record extends BaseCommand {
   static override summary = 'Record signals, exits and reaps to a trace file'
   static override description = `Starts bpftrace on the kill family of syscalls, signal generation and delivery, exits,
-wait4/waitid, fork and exec, and writes one JSON record per line (docs/trace-format.md): a header once
-every probe is attached (so a script may start its workload as soon as the file has a line),
+wait4/waitid, fork and exec, and writes one JSON record per line (docs/trace-format.md): a
+header once every probe is attached (so a script may start its workload as soon as the file
+has a line),
 sandbox and event records, lost-event records, and a footer with counts and why it stopped.
 The file is created with mode 0600; a name ending in .gz is written gzip-compressed.
 Stops on Ctrl-C / SIGTERM / SIGHUP (exit 0), after --duration, at --max-size, or when
