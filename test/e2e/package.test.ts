@@ -253,7 +253,7 @@ describe('e2e: the npm package (pack, install -g, run under sudo’s environment
       const node = realpathSync(findOnPath('node', env.PATH) as string)
       assert.deepEqual(report.node, {path: node, version: execVersion(node)})
       assert.deepEqual([report.bpftrace.command, report.bpftrace.source], [findOnPath('bpftrace', env.PATH), 'path'])
-      assert.deepEqual(report.checks.map((c: Rec) => c.name), ['privileges', 'tracefs', 'btf', 'bpftrace', 'probes', 'node', 'runtimes'])
+      assert.deepEqual(report.checks.map((c: Rec) => c.name), ['privileges', 'tracefs', 'btf', 'bpftrace', 'probes', 'node', 'runtimes', 'cri'])
       assert.deepEqual(report.checks.filter((c: Rec) => c.required && !c.ok), [])
       const nodeCheck = report.checks.find((c: Rec) => c.name === 'node')
       assert.equal(nodeCheck.ok, true, nodeCheck.detail)
@@ -389,13 +389,14 @@ describe('e2e: the npm package (pack, install -g, run under sudo’s environment
       assert.equal(report.ok, true)
       assert.match(report.bpftrace.version, /^v0\.23\./)
       assert.deepEqual([report.bpftrace.command, report.pausetrace.root, report.node.path], ['/usr/bin/bpftrace', '/usr/local/lib/node_modules/pausetrace', '/usr/local/bin/node'])
-      assert.deepEqual(report.checks.filter((c: Rec) => !c.ok).map((c: Rec) => c.name), ['runtimes'])
+      // no container runtime and no CRI socket inside the reproduced container: both optional checks say so
+      assert.deepEqual(report.checks.filter((c: Rec) => !c.ok).map((c: Rec) => c.name), ['runtimes', 'cri'])
 
       const weaker = await inContainer(['pausetrace', 'doctor', '--json'], {caps: ['BPF', 'SYS_PTRACE']})
       const bad = JSON.parse(weaker.stdout) as Rec
       assert.equal(weaker.code, 3)
       // root, but a capability short: doctor names it instead of letting bpftrace fail obscurely
-      assert.deepEqual(bad.checks.filter((c: Rec) => !c.ok).map((c: Rec) => c.name), ['privileges', 'probes', 'runtimes'])
+      assert.deepEqual(bad.checks.filter((c: Rec) => !c.ok).map((c: Rec) => c.name), ['privileges', 'probes', 'runtimes', 'cri'])
       assert.equal(bad.checks[0].detail, 'running as root, but without CAP_PERFMON (a container or service that drops capabilities)')
     })
 
