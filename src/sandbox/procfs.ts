@@ -2,7 +2,7 @@
 // bpftrace 0.17 cannot read in the kernel, children that exited before the trace began, and
 // zombies present at the start. Every read tolerates the task vanishing mid-read.
 import {readFileSync, readdirSync, readlinkSync} from 'node:fs'
-import type {ProcInfo, ProcResolver} from '../events/decoder.js'
+import type {ProcInfo, ProcResolver} from '../events/process-info.js'
 import type {ProcEntry} from './scan.js'
 
 function read(path: string): string | undefined {
