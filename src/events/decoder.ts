@@ -38,14 +38,14 @@ export interface DecoderOptions {
   classifier?: Classifier
 }
 
-/** The decoder's counters; each part keeps its own (see the interfaces' modules). */
+/** The decoder's counters, in one object: each part updates its own (described where they are declared). */
 export interface DecoderStats extends LossCounters, FloodCounters, ReapCounters, WindowCounters, JoinCounters {}
 
 /** What waits in the reorder window: a line, or a record with no time of its own. */
 type Queued =
-  | {q: 'line'; line: RawLine}
-  | {q: 'lost'; count: number; source: LostRecord['source']}
-  | {q: 'flood'; name: string; entries: MapEntry[]}
+  | {kind: 'line'; line: RawLine}
+  | {kind: 'lost'; count: number; source: LostRecord['source']}
+  | {kind: 'flood'; name: string; entries: MapEntry[]}
 
 export class Decoder {
   readonly stats: DecoderStats = {seen: {}, badLines: 0, lostReported: 0, lostFound: 0, flooded: 0, unresolvedReaps: 0, lateLines: 0, maxWindowNs: 0, lateSyscalls: 0}
@@ -103,15 +103,15 @@ export class Decoder {
           if (line.target) this.processes.update(line.target, line.targetComm)
           else this.processes.find(line.targetTid)
         }
-        this.window.add(this.time.since(line.ns), {q: 'line', line})
+        this.window.add(this.time.since(line.ns), {kind: 'line', line})
         break
       }
       case 'lost':
         this.stats.lostReported += rec.count
-        this.window.addAtNewest({q: 'lost', count: rec.count, source: 'bpftrace'})
+        this.window.addAtNewest({kind: 'lost', count: rec.count, source: 'bpftrace'})
         break
       case 'map':
-        if (rec.name === '@flood' || rec.name === '@dflood') this.window.addAtNewest({q: 'flood', name: rec.name, entries: rec.entries})
+        if (rec.name === '@flood' || rec.name === '@dflood') this.window.addAtNewest({kind: 'flood', name: rec.name, entries: rec.entries})
         else if (rec.name === '@n') this.stats.produced = producedPerTag(rec.entries)
         break
       case 'attached':
@@ -173,25 +173,26 @@ export class Decoder {
 
   private lostLine(): void {
     this.stats.badLines++
-    this.window.addAtNewest({q: 'lost', count: 1, source: 'parser'})
+    this.window.addAtNewest({kind: 'lost', count: 1, source: 'parser'})
   }
 
   private release(upTo: number): DecodedRecord[] {
     const window = this.window
     window.beginRelease(upTo)
-    for (let item = window.next(upTo); item; item = window.next(upTo)) this.handle(item.t, item.value)
+    for (let item = window.next(upTo); item; item = window.next(upTo)) this.decode(item.t, item.value)
     this.heldReaps.release(upTo - window.maxNs)
     // A generate line whose syscall-exit line never came (lost): written without it after a window.
     this.signals.closeOverdue(upTo - window.sizeNs)
     return this.out.flush()
   }
 
-  private handle(t: number, item: Queued): void {
-    if (item.q === 'lost') {
+  /** One item, in time order, to the part that decodes it. */
+  private decode(t: number, item: Queued): void {
+    if (item.kind === 'lost') {
       this.out.add({type: 'lost', t, count: item.count, source: item.source})
       return
     }
-    if (item.q === 'flood') {
+    if (item.kind === 'flood') {
       this.out.addAll(this.floods.events(t, item.name, item.entries))
       return
     }
