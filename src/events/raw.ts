@@ -1,21 +1,8 @@
 // One printf line of bpf/*.bt → a typed raw line (see bpf/README.md for the layout).
 // Times stay as kernel nanosecond strings until the decoder makes them relative: uptime in
 // nanoseconds passes 2^53 after 104 days, so they are never turned into plain numbers whole.
-
-export interface Actor {
-  tid: number
-  pid: number
-  innerTid: number
-  innerPid: number
-  pidns: number
-  level: number
-  netns: number
-  ipcns: number
-  utsns: number
-  mntns: number
-  cgroupId: number
-  ppid: number
-}
+// Every line but P and Q carries its task as read in the kernel (an Actor, process-info.ts).
+import type {Actor} from './process-info.js'
 
 interface Base {
   ns: string

@@ -3,7 +3,7 @@
 import type {ProcEntry} from './scan.js'
 import {sandboxRecord, type Sandbox} from './registry.js'
 import type {ProcRef, Role, SandboxRecord, WaitStatus} from '../events/types.js'
-import {fromWaitStatus} from '../events/decoder.js'
+import {fromWaitStatus} from '../events/wait-status.js'
 import {formatStatus} from '../ui/text-line.js'
 
 export interface PodProcess extends ProcRef {

@@ -2,7 +2,7 @@
 // bpftrace 0.17 cannot read in the kernel, children that exited before the trace began, and
 // zombies present at the start. Every read tolerates the task vanishing mid-read.
 import {nsInode, readStatus, statusNumbers, threadsOf} from '../proc/read.js'
-import type {ProcInfo, ProcResolver} from '../events/decoder.js'
+import type {ProcInfo, ProcResolver} from '../events/process-info.js'
 import type {ProcEntry} from './scan.js'
 
 // (nsInode and threadsOf are re-exported for the modules that import them from here.)

@@ -4,7 +4,7 @@
 // PID 1 of its PID namespace and is named like an infra process; a sandbox may have none.
 // Pure: fed ProcEntry values and metadata, it answers which sandbox and role a process has.
 import type {ProcEntry, NsType} from './scan.js'
-import type {ProcInfo, Classifier} from '../events/decoder.js'
+import type {ProcInfo, Classifier} from '../events/process-info.js'
 import type {Role, SandboxRecord} from '../events/types.js'
 
 export interface PodMeta {

@@ -3,7 +3,7 @@
 // Feeds the SandboxIndex that classifies every event's processes.
 import {groupSandboxes, SandboxIndex, type PodMeta, type Sandbox} from './registry.js'
 import {hostNamespaces, readProcEntry, scanProc, type NsType, type ProcEntry} from './scan.js'
-import type {ProcInfo} from '../events/decoder.js'
+import type {ProcInfo} from '../events/process-info.js'
 
 export type MetaSource = (s: Sandbox, pause: ProcEntry | undefined, members: ProcEntry[]) => PodMeta | undefined
 

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict'
 import {VERSIONS, decodeText, workloadFixture} from '../helpers/fixtures.js'
 import {assertValidRecords} from '../helpers/schema.js'
 import {assertWorkloadTrace} from '../helpers/workload-assertions.js'
-import {Decoder, fromSiginfo, fromWaitStatus} from '../../src/events/decoder.js'
+import {Decoder} from '../../src/events/decoder.js'
+import {fromSiginfo, fromWaitStatus} from '../../src/events/wait-status.js'
 import {parseBpftraceLine} from '../../src/stream/bpftrace-json.js'
 
 describe('decoder', () => {

@@ -6,7 +6,7 @@ import {resolvePodMeta} from '../../src/sandbox/metadata.js'
 import {buildPodViews, formatPodViews} from '../../src/sandbox/pods.js'
 import {parsePodmanPs} from '../../src/sandbox/podman.js'
 import type {NsType, ProcEntry} from '../../src/sandbox/scan.js'
-import type {ProcInfo} from '../../src/events/decoder.js'
+import type {ProcInfo} from '../../src/events/process-info.js'
 
 // The host's namespaces on the machine the podman fixtures were recorded on.
 const HOST: Record<NsType, number> = {cgroup: 4026531835, ipc: 4026531839, mnt: 4026531832, net: 4026531833, pid: 4026531836, time: 4026531834, user: 4026531837, uts: 4026531838}

@@ -1,5 +1,5 @@
-// A binary min-heap ordered by (t, seq): the reorder buffer that puts bpftrace 0.17's per-CPU
-// output back into kernel time order.
+// A binary min-heap ordered by (t, seq): the store of the reorder window (reorder-window.ts),
+// which puts bpftrace 0.17's per-CPU output back into kernel time order.
 
 export interface HeapItem<T> {
   t: number
