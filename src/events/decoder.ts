@@ -19,7 +19,6 @@ import {SignalJoin, type JoinCounters} from './signal-join.js'
 import {deliverEvent, execEvent, exitEvent, forkEvent} from './task-events.js'
 import type {LostRecord} from './types.js'
 
-export type {Classifier, ProcResolver} from './process-info.js'
 export type {DecodedRecord} from './output-queue.js'
 
 export interface DecoderOptions {

@@ -54,8 +54,7 @@ const ACTOR_VARS = [
   '$nsp = curtask->nsproxy;',
 ].join(' ')
 
-/** tid pid innerTid innerPid pidns level netns ipcns utsns mntns cgroupId ppid */
-export const ACTOR_FIELD_COUNT = 12
+/** the actor's fields: tid pid innerTid innerPid pidns level netns ipcns utsns mntns cgroupId ppid */
 const ACTOR_FMT = ' %d %d %d %d %u %d %u %u %u %u %llu %d'
 const ACTOR_ARGS = [
   'tid', 'pid', '$tu->nr', '$lu->nr', '$tu->ns->ns.inum', '$tp->level',
