@@ -13,6 +13,7 @@
 // load and any bpftrace/podman that was not ours (after waiting a while for them to go away).
 import {execFileSync} from 'node:child_process'
 import {closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
+import {readStat as procStat} from '../src/proc/read.js'
 import os from 'node:os'
 import {StringDecoder} from 'node:string_decoder'
 import path from 'node:path'
@@ -399,11 +400,8 @@ interface Traced {
 const shq = (a: string): string => `'${a.replaceAll("'", "'\\''")}'`
 
 function alive(pid: number): boolean {
-  try {
-    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'))
-  } catch {
-    return false
-  }
+  const st = procStat(pid)
+  return st !== undefined && st.state !== 'Z'
 }
 
 /** A sample's bpftrace figures from its rusage (statwrap), the same for bare and traced runs. */

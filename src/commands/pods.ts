@@ -1,5 +1,5 @@
 import {Flags} from '@oclif/core'
-import {readFileSync} from 'node:fs'
+import {readText} from '../proc/read.js'
 import {BaseCommand} from '../base-command.js'
 import {EXIT_CODE_HELP} from '../errors.js'
 import {criSocketFlag} from '../flags.js'
@@ -41,12 +41,8 @@ ${EXIT_CODE_HELP}`
     } finally {
       meta.close()
     }
-    let uptime: number | undefined
-    try {
-      uptime = Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0])
-    } catch {
-      uptime = undefined
-    }
+    const up = readText('/proc/uptime')
+    const uptime = up === undefined ? undefined : Number(up.split(' ')[0])
     const views = buildPodViews(tracker.index.all(), tracker.processes, {all: flags.all, uptimeSeconds: uptime})
     process.stdout.write(flags.json ? `${JSON.stringify(views)}\n` : `${formatPodViews(views)}\n`)
     return views

@@ -4,7 +4,8 @@
 // moment later may get the very same numbers), so a namespace counts as left behind only when a
 // process of the lab's is still in it: one the lab made, or one found in it while the lab's own
 // processes still held it, or one the trace saw in the lab's sandboxes.
-import {existsSync, readFileSync, readdirSync, readlinkSync} from 'node:fs'
+import {existsSync} from 'node:fs'
+import {listPids, nsInode, readText} from '../proc/read.js'
 import type {Leftover, Made} from './runtime.js'
 import {identify, procStat, type ProcIdentity} from './procs.js'
 
@@ -13,29 +14,12 @@ type ProcMade = Extract<Made, {what: 'process'}>
 
 /** PIDs of processes (zombies too) whose namespace of this type is this inode. */
 export function nsHolders(type: string, inode: number): number[] {
-  const want = `${type}:[${inode}]`
-  const out: number[] = []
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue
-    try {
-      if (readlinkSync(`/proc/${d}/ns/${type}`) === want) out.push(Number(d))
-    } catch {
-      // gone, or a kernel thread
-    }
-  }
-  return out
+  // (a process that is gone, or a kernel thread, reads as inode 0)
+  return listPids().filter((pid) => nsInode(pid, type) === inode)
 }
 
 function mountTables(): string[] {
-  const out: string[] = []
-  for (const p of ['/proc/self/mountinfo', '/proc/1/mountinfo']) {
-    try {
-      out.push(readFileSync(p, 'utf8'))
-    } catch {
-      // not readable
-    }
-  }
-  return out
+  return ['/proc/self/mountinfo', '/proc/1/mountinfo'].map(readText).filter((t): t is string => t !== undefined)
 }
 
 /** Mount-table lines that mention `text` (a path, a container id). */

@@ -1,6 +1,7 @@
 // Checks of the machine that tracing needs, shared by `doctor` and the tracing commands:
 // privileges, tracefs, BTF. Each failure carries the fix.
-import {existsSync, readFileSync} from 'node:fs'
+import {existsSync} from 'node:fs'
+import {readText} from '../proc/read.js'
 import {EnvironmentError} from '../errors.js'
 
 const CAP_SYS_PTRACE = 19
@@ -9,7 +10,7 @@ const CAP_PERFMON = 38
 const CAP_BPF = 39
 
 export function effectiveCaps(statusText?: string): bigint {
-  const text = statusText ?? readFileSync('/proc/self/status', 'utf8')
+  const text = statusText ?? readText('/proc/self/status') ?? ''
   const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(text)
   return m ? BigInt(`0x${m[1]}`) : 0n
 }
@@ -22,14 +23,7 @@ export function hasTracingPrivileges(euid = process.geteuid?.() ?? -1, caps = ef
 
 /** Where tracefs is mounted, from /proc/self/mounts (readable without privileges). */
 export function tracefsPath(mounts?: string): string | undefined {
-  let text = mounts
-  if (text === undefined) {
-    try {
-      text = readFileSync('/proc/self/mounts', 'utf8')
-    } catch {
-      text = ''
-    }
-  }
+  const text = mounts ?? readText('/proc/self/mounts') ?? ''
   const points = text
     .split('\n')
     .map((l) => l.split(' '))

@@ -8,7 +8,7 @@ import {copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, 
 import {gunzipSync} from 'node:zlib'
 import os from 'node:os'
 import path from 'node:path'
-import {CI, CLI, hasFirstLine, killLeftovers, requireTmux, requireTracing, runCli, waitFor} from '../helpers/e2e.js'
+import {CLI, hasFirstLine, killLeftovers, requireTmux, requireTracing, runCli, waitFor} from '../helpers/e2e.js'
 import {buildWorkload, type Manifest} from '../helpers/workload.js'
 import {assertValidRecords} from '../helpers/schema.js'
 import {checkPerfetto} from '../helpers/perfetto.js'

@@ -4,7 +4,7 @@ import {chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync} 
 import os from 'node:os'
 import path from 'node:path'
 import {promisify} from 'node:util'
-import {CI, CLI, ROOT, childrenOf, killLeftovers, readRecords, requireTmux, requireTracing, waitFor} from '../helpers/e2e.js'
+import {CLI, ROOT, childrenOf, killLeftovers, readRecords, requireTmux, requireTracing, waitFor} from '../helpers/e2e.js'
 import {assertValidRecords} from '../helpers/schema.js'
 import {cleanupAll, createPod, runInPod} from '../helpers/sandboxes.js'
 
