@@ -228,8 +228,9 @@ export class SandboxIndex implements Classifier {
       // Once a process was seen sharing the pause's PID namespace, it is shared for the
       // sandbox's life, even when a later scan finds only the pause alive.
       if (old?.sharedPidNamespace && !s.sharedPidNamespace && old.pausePid === s.pausePid && old.ns.pid === s.ns.pid) s.sharedPidNamespace = true
-      // Once known, what it replaced stays known: the earlier sandbox may be long gone.
-      s.replaces = old?.replaces || replacedBy(s, [...this.byId.values()])
+      // Once known, what it replaced stays known: the earlier sandbox may be long gone. One seen
+      // in this same scan counts too (a dying sandbox and its successor, both listed).
+      s.replaces = old?.replaces || replacedBy(s, [...this.byId.values(), ...sandboxes])
       if (!old || JSON.stringify(sandboxRecord(old)) !== JSON.stringify(sandboxRecord(s))) {
         changed.push(s.id)
         this.versions.set(s.id, (this.versions.get(s.id) ?? 0) + 1)
