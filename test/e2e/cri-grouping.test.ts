@@ -1,6 +1,7 @@
 // End to end: grouping that must hold on a real node, on a private containerd driven like a
-// kubelet: two hostNetwork pods at once, two pods of one name in two namespaces, and a sandbox
-// stopped and re-created with attempt 1 (`replaces`, seen through a `record` across it).
+// kubelet: two hostNetwork pods at once, a hostNetwork pod's container stopped under `record`, two
+// pods of one name in two namespaces, and a sandbox stopped and re-created with attempt 1
+// (`replaces`, seen through a `record` across it: `pods` cannot see a removed sandbox).
 // Every pod is removed by the test that made it, and containerd with all it made at the end.
 import assert from 'node:assert/strict'
 import {existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync} from 'node:fs'
@@ -10,7 +11,7 @@ import {killLeftovers, readRecords, requireTracing, runCli, waitFor} from '../he
 import {requireContainerd} from '../helpers/containerd.js'
 import {assertValidRecords} from '../helpers/schema.js'
 import {PrivateContainerd} from '../../src/lab/containerd.js'
-import {removePod, runContainer, runPod, type PodSpec, type RunningPod} from '../../src/lab/cri-pods.js'
+import {removeContainer, removePod, runContainer, runPod, type PodSpec, type RunningPod} from '../../src/lab/cri-pods.js'
 
 type Rec = Record<string, any>
 
@@ -71,6 +72,37 @@ describe('e2e: sandbox grouping on a real CRI runtime (private containerd)', fun
       // the host's net namespace is neither pod's id
       assert.equal(views.some((v) => v.id === `netns:${nsOf('self', 'net')}`), false)
     })
+  })
+
+  it('a hostNetwork pod traced live: the runtime\'s SIGTERM and SIGKILL to its container, and the container\'s death, are the pod\'s (ipcns id)', async function () {
+    requireTracing(this)
+    const c = cd as PrivateContainerd
+    const out = path.join(dir as string, 'hostnet.jsonl')
+    const s = spec('probe', 'kube-system', 'b0000000-0000-4000-8000-00000000000c', {hostNetwork: true})
+    let id = ''
+    let ctrPid = 0
+    await withPods([s], async ([pod]) => {
+      id = `ipcns:${nsOf(pod.pausePid, 'ipc')}`
+      const run = runCli(['record', '-o', out], {env: {PAUSETRACE_CRI_SOCKET: c.socket}})
+      await waitFor(() => existsSync(out) && readFileSync(out, 'utf8').includes('\n'), 60_000, 'the trace header')
+      const ctr = await runContainer(c.cri, pod, 'main', ['sleep', '3600'])
+      ctrPid = ctr.pid
+      c.noteShims()
+      await waitFor(() => readFileSync(out, 'utf8').split('\n').some((l) => l.startsWith('{"type":"sandbox"') && l.includes(s.uid)), 60_000, 'the pod named in the trace')
+      // sleep as PID 1 has no SIGTERM handler: the runtime's SIGTERM is ignored, SIGKILL follows after 1 s
+      await removeContainer(c.cri, ctr, 1)
+      run.child.kill('SIGINT')
+      assert.equal((await run.exited).code, 0, run.stderr())
+    })
+    const records = readRecords(out)
+    assertValidRecords(records)
+    const sb = records.filter((r) => r.type === 'sandbox' && r.id === id).at(-1) as Rec
+    assert.deepEqual([sb.runtime, sb.pod, sb.hostNetwork, sb.replaces], ['containerd', {name: 'probe', namespace: 'kube-system', uid: s.uid, attempt: 0}, true, null])
+    assert.equal(records.some((r) => r.type === 'sandbox' && r.id === `netns:${nsOf('self', 'net')}`), false, 'no sandbox under the host\'s net namespace')
+    const events = records.filter((r) => r.type === 'event')
+    const stops = events.filter((e) => e.kind === 'signal' && e.to?.pid === ctrPid && (e.sig === 15 || e.sig === 9))
+    assert.deepEqual(stops.map((e) => [e.signame, e.result, e.to.sandbox, e.to.role, e.to.innerPid]), [['SIGTERM', 'ignored', id, 'container', 1], ['SIGKILL', 'delivered', id, 'container', 1]])
+    assert.deepEqual(events.filter((e) => e.kind === 'exit' && e.proc.pid === ctrPid && e.groupDead).map((e) => [e.signal, e.proc.comm, e.proc.sandbox, e.proc.role]), [[9, 'sleep', id, 'container']])
   })
 
   it('two pods of one name in two namespaces: two sandboxes, each named namespace/name exactly', async () => {
