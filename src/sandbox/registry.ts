@@ -183,20 +183,19 @@ export function sandboxRecord(s: Sandbox): SandboxRecord {
 
 /**
  * The sandbox a new one of the same pod took over from: of the others with its pod UID, the one of
- * the highest lower attempt (the kubelet re-creates a dead sandbox with attempt + 1); where the
- * runtime gives no attempt, the one seen last before it.
+ * the highest lower attempt (the kubelet re-creates a dead sandbox with attempt + 1). Without
+ * attempts on both (a pod named from cgroups or kubelet files) none is named: two groups of one
+ * pod UID alive at once would look like one replacing the other.
  */
 export function replacedBy(s: Sandbox, earlier: Sandbox[]): string | null {
   const uid = s.pod?.uid
-  if (!uid) return null
-  const attempt = s.pod?.attempt ?? null
+  const attempt = s.pod?.attempt
+  if (!uid || attempt === undefined || attempt === null) return null
   let best: Sandbox | undefined
   for (const o of earlier) {
-    if (o.id === s.id || o.pod?.uid !== uid) continue
-    const oa = o.pod?.attempt ?? null
-    if (attempt !== null && oa !== null) {
-      if (oa < attempt && (best?.pod?.attempt ?? -1) < oa) best = o
-    } else if (o.replaces !== s.id) best = o
+    const oa = o.pod?.attempt
+    if (o.id === s.id || o.pod?.uid !== uid || oa === undefined || oa === null) continue
+    if (oa < attempt && (best?.pod?.attempt ?? -1) < oa) best = o
   }
   return best?.id ?? null
 }

@@ -145,6 +145,14 @@ describe('sandbox grouping on real-node layouts', () => {
       assert.equal(sandboxRecord(other).replaces, null)
       assert.equal('replaces' in sandboxRecord(podman), false, 'podman records are as they were')
     })
+
+    it('a pod named without attempts (cgroup or kubelet files) names no predecessor, even with two groups of its UID', () => {
+      const index = new SandboxIndex(HOST)
+      const kube = (net: number, pausePid: number): Sandbox => groupSandboxes([proc(pausePid, 'pause', {net, ipc: net + 1, uts: net + 2, pid: net + 3})], HOST, () => ({runtime: 'kubernetes', pod: {name: 'web-0', namespace: 'shop', uid: 'u-web'}}))[0]
+      index.update([kube(40, 600)])
+      index.update([kube(50, 700)])
+      assert.deepEqual(['netns:40', 'netns:50'].map((id) => 'replaces' in sandboxRecord(index.get(id) as Sandbox)), [false, false])
+    })
   })
 
   it('groupKey: net decides, then IPC, then UTS on the host\'s network, then the PID namespace; none for the host', () => {
