@@ -10,7 +10,7 @@ const FIRST_LOOK_MS = 8000
 
 export default class Pods extends BaseCommand {
   static override summary = 'List the pod sandboxes on this node now'
-  static override description = `Groups every process by its net, IPC and UTS namespaces (and PID namespace), finds each sandbox's pause process (PID 1 of its PID namespace: /pause, catatonit, or the lab's pause), names the pod where a runtime or the kubelet says (a CRI runtime's socket is asked first: containerd, CRI-O, cri-dockerd), and shows the processes as a tree (host PID/PID inside the namespace) and the zombies with the status they will report. Reads /proc only; works without bpftrace. Run it as root to see every process's namespaces.
+  static override description = `Groups every process into pod sandboxes by the namespaces a pod owns: its own net namespace (id netns:INODE), on the host's network (a hostNetwork pod) its IPC namespace (ipcns:INODE), else its PID namespace (pidns:INODE); groups that a CRI runtime names as one pod's are one sandbox. Finds each sandbox's pause process (PID 1 of its PID namespace: /pause, catatonit, or the lab's pause), names the pod where a runtime or the kubelet says (a CRI runtime's socket is asked first: containerd, CRI-O, cri-dockerd), and shows the processes as a tree (host PID/PID inside the namespace) and the zombies with the status they will report. Reads /proc only; works without bpftrace. Run it as root to see every process's namespaces.
 
 ${EXIT_CODE_HELP}`
 

@@ -167,6 +167,8 @@ export interface SandboxRecord {
   pod: {name: string; namespace: string | null; uid: string | null; attempt?: number | null} | null
   /** the pod uses the node's network namespace (CRI `network: NODE`), where the runtime says */
   hostNetwork?: boolean
+  /** the earlier sandbox of the same pod UID this one took over from (null: none seen); CRI pods always carry it */
+  replaces?: string | null
   pausePid: number | null
   sharedNamespaces: string[]
   sharedPidNamespace: boolean

@@ -5,7 +5,7 @@
 import {execFile, execFileSync} from 'node:child_process'
 import {readdirSync} from 'node:fs'
 import type {MetaSource} from './tracker.js'
-import type {PodMeta, Sandbox} from './registry.js'
+import type {PodMeta, RuntimePod, Sandbox} from './registry.js'
 import type {ProcEntry} from './scan.js'
 import {parseProcCgroup, podFromCgroup, type CgroupPod} from './cgroup.js'
 import {indexPodLogDirs} from './kubelet-logs.js'
@@ -65,6 +65,15 @@ function criMeta(snap: CriSnapshot, pod: CriPod, members: ProcEntry[]): PodMeta 
   const containers = containerNames(pod, members)
   if (Object.keys(containers).length > 0) meta.containers = containers
   return meta
+}
+
+/** Pure: the CRI's ready pods as PID sets, for grouping (a pod the CRI gives no PID for is left to the namespaces). */
+export function criRuntimePods(snap: CriSnapshot | undefined): RuntimePod[] {
+  if (!snap) return []
+  return snap.pods
+    .filter((p) => p.ready)
+    .map((p) => ({pausePid: p.pid, pids: p.containers.flatMap((c) => (c.pid !== null ? [c.pid] : []))}))
+    .filter((p) => p.pausePid !== null || p.pids.length > 0)
 }
 
 /** Pure: the pod of a sandbox from its members' cgroups and what the sources said. */
@@ -162,6 +171,7 @@ export interface CriState {
 }
 
 export type PodMetadata = MetaSource & {
+  runtimePods(): RuntimePod[]
   /**
    * Asks every source now, without blocking, and waits at most `timeoutMs` for the answers (the
    * look before a trace or a `pods` listing). Throws only when a socket given by flag or
@@ -227,6 +237,7 @@ export function podMetadata(opts: PodMetadataOptions = {}): PodMetadata {
   }
   const source = (s: Sandbox, pause: ProcEntry | undefined, members: ProcEntry[]): PodMeta | undefined => resolvePodMeta(s, pause, members, load())
   return Object.assign(source, {
+    runtimePods: () => criRuntimePods(load().cri),
     async ready(timeoutMs: number): Promise<CriState> {
       criSide.check()
       let timer: NodeJS.Timeout | undefined

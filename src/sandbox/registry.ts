@@ -1,6 +1,8 @@
-// Processes → sandboxes. A sandbox is the set of processes sharing net, ipc and uts namespaces
-// other than the host's (id `netns:<inode>`), or, for processes with the host's three but a PID
-// namespace of their own, that PID namespace (id `pidns:<inode>`). Its pause is the member that is
+// Processes → sandboxes. A sandbox is the set of processes that share a pod's namespaces: its own
+// net namespace (id `netns:<inode>`); on the host's network (a hostNetwork pod), its own IPC
+// namespace (`ipcns:<inode>`), else its own UTS namespace (`utsns:<inode>`); with the host's three,
+// its own PID namespace (`pidns:<inode>`). Where a CRI runtime names a pod's processes, the groups
+// that hold them are one sandbox, whatever their namespaces say. Its pause is the member that is
 // PID 1 of its PID namespace and is named like an infra process; a sandbox may have none.
 // Pure: fed ProcEntry values and metadata, it answers which sandbox and role a process has.
 import type {ProcEntry, NsType} from './scan.js'
@@ -17,7 +19,8 @@ export interface PodMeta {
 
 export interface Sandbox {
   id: string
-  key: string
+  /** the namespace groups it is made of (see groupKey); more than one when a runtime joined them */
+  keys: string[]
   runtime: SandboxRecord['runtime']
   pod: SandboxRecord['pod']
   pausePid: number | null
@@ -29,8 +32,16 @@ export interface Sandbox {
   /** every PID namespace a member is in (a zombie is found through it) */
   memberPidns: number[]
   hostNetwork?: boolean
-  /** host PID → container name, where the runtime names them */
+  /** host PIDs → container name, where the runtime names them */
   containers?: Record<number, string>
+  /** the earlier sandbox of the same pod UID, once one was seen (SandboxIndex sets it) */
+  replaces?: string | null
+}
+
+/** The host PIDs a runtime says are one pod: its pause (or null) and its containers' first processes. */
+export interface RuntimePod {
+  pausePid: number | null
+  pids: number[]
 }
 
 const INFRA_NAMES = new Set(['pause', 'catatonit'])
@@ -43,44 +54,84 @@ export function isInfraProcess(p: ProcEntry): boolean {
   return INFRA_NAMES.has(base)
 }
 
-export function sandboxKey(ns: {net: number; ipc: number; uts: number}): string {
-  return `${ns.net}:${ns.ipc}:${ns.uts}`
+type NsQuad = {net: number; ipc: number; uts: number; pid: number}
+
+/**
+ * The namespace group of a process and the sandbox id it gives, or undefined for the host's.
+ * The net namespace alone decides when it is not the host's: every runtime gives a pod's
+ * containers the pause's net namespace, but cri-dockerd gives each its own UTS namespace, so a
+ * triple would split the pod. On the host's network (a hostNetwork pod) the IPC namespace is the
+ * pod's own (Kubernetes shares the host's only with hostIPC), so it tells two such pods apart.
+ */
+export function groupKey(ns: NsQuad, host: Record<NsType, number>): {key: string; id: string} | undefined {
+  if (ns.net !== host.net) return {key: `net:${ns.net}`, id: `netns:${ns.net}`}
+  if (ns.ipc !== host.ipc) return {key: `ipc:${ns.ipc}`, id: `ipcns:${ns.ipc}`}
+  if (ns.uts !== host.uts) return {key: `uts:${ns.uts}`, id: `utsns:${ns.uts}`}
+  if (ns.pid !== 0 && ns.pid !== host.pid) return {key: `pid:${ns.pid}`, id: `pidns:${ns.pid}`}
+  return undefined
 }
 
-function isHostTriple(ns: {net: number; ipc: number; uts: number}, host: {net: number; ipc: number; uts: number}): boolean {
-  return ns.net === host.net && ns.ipc === host.ipc && ns.uts === host.uts
+interface Group {
+  id: string
+  keys: string[]
+  members: ProcEntry[]
+}
+
+/**
+ * The runtime's word over the namespaces': the groups holding a pod's pause and containers become
+ * one, named after the pause's group (a hostNetwork+hostIPC pod whose containers each have a PID
+ * namespace of their own, or any layout the namespaces alone would split).
+ */
+function joinRuntimePods(groups: Map<string, Group>, pods: RuntimePod[]): void {
+  const byPid = new Map<number, Group>()
+  for (const g of groups.values()) for (const p of g.members) byPid.set(p.pid, g)
+  for (const pod of pods) {
+    const first = pod.pausePid !== null ? byPid.get(pod.pausePid) : undefined
+    const parts = [...new Set([first, ...pod.pids.map((pid) => byPid.get(pid))].filter((g): g is Group => g !== undefined))]
+    const [into, ...rest] = parts
+    for (const g of rest) {
+      into.keys.push(...g.keys)
+      into.members.push(...g.members)
+      for (const p of g.members) byPid.set(p.pid, into)
+      for (const k of g.keys) groups.delete(k)
+    }
+  }
 }
 
 /** Groups a /proc snapshot into sandboxes; metadata (pod names, runtime) is looked up by `meta`. */
-export function groupSandboxes(procs: ProcEntry[], host: Record<NsType, number>, meta: (s: Sandbox, pause: ProcEntry | undefined, members: ProcEntry[]) => PodMeta | undefined = () => undefined): Sandbox[] {
-  const groups = new Map<string, ProcEntry[]>()
+export function groupSandboxes(
+  procs: ProcEntry[], host: Record<NsType, number>,
+  meta: (s: Sandbox, pause: ProcEntry | undefined, members: ProcEntry[]) => PodMeta | undefined = () => undefined,
+  runtimePods: RuntimePod[] = [],
+): Sandbox[] {
+  // keyed by every key of the group (a joined group sits under each of its keys)
+  const groups = new Map<string, Group>()
   const zombies: ProcEntry[] = []
   for (const p of procs) {
     if (p.ns.net === 0 || p.ns.ipc === 0 || p.ns.uts === 0) {
       zombies.push(p)
       continue
     }
-    let key: string
-    if (!isHostTriple(p.ns, host)) key = `netns:${p.ns.net}|${sandboxKey(p.ns)}`
-    else if (p.ns.pid !== 0 && p.ns.pid !== host.pid) key = `pidns:${p.ns.pid}|`
-    else continue
-    let g = groups.get(key)
-    if (!g) groups.set(key, (g = []))
-    g.push(p)
+    const k = groupKey(p.ns, host)
+    if (!k) continue
+    let g = groups.get(k.key)
+    if (!g) groups.set(k.key, (g = {id: k.id, keys: [k.key], members: []}))
+    g.members.push(p)
   }
   // A zombie has lost net/ipc/uts: it belongs where its PID namespace is, else with its parent.
-  const byPidns = new Map<number, string>()
-  for (const [key, g] of groups) for (const p of g) if (p.ns.pid !== host.pid && !byPidns.has(p.ns.pid)) byPidns.set(p.ns.pid, key)
-  const byPid = new Map<number, string>()
-  for (const [key, g] of groups) for (const p of g) byPid.set(p.pid, key)
+  const byPidns = new Map<number, Group>()
+  for (const g of groups.values()) for (const p of g.members) if (p.ns.pid !== host.pid && !byPidns.has(p.ns.pid)) byPidns.set(p.ns.pid, g)
+  const byPid = new Map<number, Group>()
+  for (const g of groups.values()) for (const p of g.members) byPid.set(p.pid, g)
   for (const z of zombies) {
-    const key = (z.ns.pid !== host.pid ? byPidns.get(z.ns.pid) : undefined) ?? byPid.get(z.ppid)
-    if (key) groups.get(key)?.push(z)
+    const g = (z.ns.pid !== host.pid ? byPidns.get(z.ns.pid) : undefined) ?? byPid.get(z.ppid)
+    g?.members.push(z)
   }
+  joinRuntimePods(groups, runtimePods)
 
   const out: Sandbox[] = []
-  for (const [key, members] of groups) {
-    const [id, triple] = key.split('|')
+  for (const g of new Set(groups.values())) {
+    const {id, members} = g
     const live = members.filter((p) => p.ns.net !== 0)
     const candidates = live.filter(isInfraProcess).sort((a, b) => (a.startTicks ?? 0) - (b.startTicks ?? 0) || a.pid - b.pid)
     const pause = candidates[0]
@@ -94,17 +145,21 @@ export function groupSandboxes(procs: ProcEntry[], host: Record<NsType, number>,
     const pidns = pidRef?.ns.pid ?? 0
     const sharedPid = pause ? live.some((p) => p !== pause && p.ns.pid === pause.ns.pid) : live.filter((p) => p.ns.pid === pidns && pidns !== host.pid).length > 1
     const ns: Record<string, number> = {}
-    if (triple) {
-      ns.net = live[0]?.ns.net ?? 0
-      ns.ipc = live[0]?.ns.ipc ?? 0
-      ns.uts = live[0]?.ns.uts ?? 0
+    // the pause's namespaces are the pod's (a cri-dockerd container's UTS namespace is its own)
+    const ref = pause ?? live[0]
+    if (ref && !id.startsWith('pidns:')) {
+      ns.net = ref.ns.net
+      ns.ipc = ref.ns.ipc
+      ns.uts = ref.ns.uts
     }
     if (pidns) ns.pid = pidns
     const s: Sandbox = {
-      id, key: triple || id, runtime: 'namespaces', pod: null, pausePid: pause?.pid ?? null,
+      id, keys: g.keys, runtime: 'namespaces', pod: null, pausePid: pause?.pid ?? null,
       sharedNamespaces: shared, sharedPidNamespace: sharedPid, ns, members: members.map((p) => p.pid).sort((a, b) => a - b),
       memberPidns: [...new Set(members.map((p) => p.ns.pid).filter((n) => n !== 0 && n !== host.pid))],
     }
+    // an infra process on the host's network is a hostNetwork pod's, whoever made it
+    if (pause && pause.ns.net === host.net) s.hostNetwork = true
     const m = meta(s, pause, members)
     if (m) {
       s.runtime = m.runtime
@@ -120,7 +175,29 @@ export function groupSandboxes(procs: ProcEntry[], host: Record<NsType, number>,
 export function sandboxRecord(s: Sandbox): SandboxRecord {
   const rec: SandboxRecord = {type: 'sandbox', id: s.id, runtime: s.runtime, pod: s.pod, pausePid: s.pausePid, sharedNamespaces: s.sharedNamespaces, sharedPidNamespace: s.sharedPidNamespace, ns: s.ns}
   if (s.hostNetwork !== undefined) rec.hostNetwork = s.hostNetwork
+  // A CRI runtime's pod (it gives the attempt) always says whether it replaces one; other
+  // sandboxes carry the field only when one was seen, so their records stay as they were.
+  if (s.replaces || (s.pod?.attempt !== undefined && s.pod.attempt !== null)) rec.replaces = s.replaces ?? null
   return rec
+}
+
+/**
+ * The sandbox a new one of the same pod took over from: of the others with its pod UID, the one of
+ * the highest lower attempt (the kubelet re-creates a dead sandbox with attempt + 1). Without
+ * attempts on both (a pod named from cgroups or kubelet files) none is named: two groups of one
+ * pod UID alive at once would look like one replacing the other.
+ */
+export function replacedBy(s: Sandbox, earlier: Sandbox[]): string | null {
+  const uid = s.pod?.uid
+  const attempt = s.pod?.attempt
+  if (!uid || attempt === undefined || attempt === null) return null
+  let best: Sandbox | undefined
+  for (const o of earlier) {
+    const oa = o.pod?.attempt
+    if (o.id === s.id || o.pod?.uid !== uid || oa === undefined || oa === null) continue
+    if (oa < attempt && (best?.pod?.attempt ?? -1) < oa) best = o
+  }
+  return best?.id ?? null
 }
 
 /**
@@ -150,6 +227,9 @@ export class SandboxIndex implements Classifier {
       // Once a process was seen sharing the pause's PID namespace, it is shared for the
       // sandbox's life, even when a later scan finds only the pause alive.
       if (old?.sharedPidNamespace && !s.sharedPidNamespace && old.pausePid === s.pausePid && old.ns.pid === s.ns.pid) s.sharedPidNamespace = true
+      // Once known, what it replaced stays known: the earlier sandbox may be long gone. One seen
+      // in this same scan counts too (a dying sandbox and its successor, both listed).
+      s.replaces = old?.replaces || replacedBy(s, [...this.byId.values(), ...sandboxes])
       if (!old || JSON.stringify(sandboxRecord(old)) !== JSON.stringify(sandboxRecord(s))) {
         changed.push(s.id)
         this.versions.set(s.id, (this.versions.get(s.id) ?? 0) + 1)
@@ -161,7 +241,7 @@ export class SandboxIndex implements Classifier {
 
   private put(s: Sandbox): void {
     this.byId.set(s.id, s)
-    if (s.id.startsWith('netns:')) this.byKey.set(s.key, s)
+    for (const k of s.keys) this.byKey.set(k, s)
     for (const n of s.memberPidns) if (n !== this.host.pid) this.byPidns.set(n, s)
   }
 
@@ -176,8 +256,11 @@ export class SandboxIndex implements Classifier {
   /** The sandbox of a process from its namespaces (read in the kernel or from /proc). */
   find(info: Pick<ProcInfo, 'netns' | 'ipcns' | 'utsns' | 'pidns'>): Sandbox | undefined {
     if (info.netns && info.ipcns && info.utsns) {
-      const triple = {net: info.netns, ipc: info.ipcns, uts: info.utsns}
-      if (!isHostTriple(triple, this.host)) return this.byKey.get(sandboxKey(triple))
+      const k = groupKey({net: info.netns, ipc: info.ipcns, uts: info.utsns, pid: info.pidns}, this.host)
+      // a sandbox's own net, IPC or UTS namespace decides; a PID namespace may be a joined group's
+      if (k && !k.key.startsWith('pid:')) return this.byKey.get(k.key)
+      const s = k ? this.byKey.get(k.key) : undefined
+      if (s) return s
     }
     if (info.pidns && info.pidns !== this.host.pid) return this.byPidns.get(info.pidns)
     return undefined
@@ -211,7 +294,7 @@ export class SandboxIndex implements Classifier {
   }
 
   private isSandboxed(info: Pick<ProcInfo, 'netns' | 'ipcns' | 'utsns' | 'pidns'>): boolean {
-    if (info.netns && info.ipcns && info.utsns && !isHostTriple({net: info.netns, ipc: info.ipcns, uts: info.utsns}, this.host)) return true
+    if (info.netns && info.ipcns && info.utsns && groupKey({net: info.netns, ipc: info.ipcns, uts: info.utsns, pid: info.pidns}, this.host)) return true
     return info.pidns !== 0 && info.pidns !== this.host.pid
   }
 }

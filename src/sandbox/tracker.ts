@@ -1,11 +1,14 @@
 // The live side of sandboxes: a /proc scan at the start, a targeted look at a process whose
 // namespaces are not known yet, and a debounced rescan afterwards (never a rescan per event).
 // Feeds the SandboxIndex that classifies every event's processes.
-import {groupSandboxes, SandboxIndex, type PodMeta, type Sandbox} from './registry.js'
+import {groupSandboxes, SandboxIndex, type PodMeta, type RuntimePod, type Sandbox} from './registry.js'
 import {hostNamespaces, readProcEntry, scanProc, type NsType, type ProcEntry} from './scan.js'
 import type {ProcInfo} from '../events/process-info.js'
 
-export type MetaSource = (s: Sandbox, pause: ProcEntry | undefined, members: ProcEntry[]) => PodMeta | undefined
+export type MetaSource = ((s: Sandbox, pause: ProcEntry | undefined, members: ProcEntry[]) => PodMeta | undefined) & {
+  /** the pods a runtime names with their PIDs: grouped as it says, before any namespace rule */
+  runtimePods?: () => RuntimePod[]
+}
 
 export interface TrackerOptions {
   meta?: MetaSource
@@ -35,7 +38,7 @@ export class SandboxTracker {
     this.procs = scanProc(this.opts.root, this.host)
     this.lastScan = Date.now()
     this.tried.clear()
-    return this.index.update(groupSandboxes(this.procs, this.host, this.opts.meta))
+    return this.index.update(groupSandboxes(this.procs, this.host, this.opts.meta, this.opts.meta?.runtimePods?.()))
   }
 
   get processes(): ProcEntry[] {
@@ -57,7 +60,7 @@ export class SandboxTracker {
       pid: info.pid, ppid: info.ppid, comm: info.comm, cmdline: [], state: 'R', nspid: info.innerPid !== null && info.level > 0 ? [info.pid, info.innerPid] : [info.pid],
       ns: {cgroup: 0, ipc: info.ipcns, mnt: info.mntns, net: info.netns, pid: info.pidns, time: 0, user: 0, uts: info.utsns}, cgroup: '',
     }
-    const ids = this.index.update(groupSandboxes([entry], this.host, this.opts.meta))
+    const ids = this.index.update(groupSandboxes([entry], this.host, this.opts.meta, this.opts.meta?.runtimePods?.()))
     this.opts.onChange?.(ids)
     // ...and learn the rest (the other members, the pause, the pod's name) soon after.
     this.scheduleRescan()

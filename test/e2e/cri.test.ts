@@ -6,29 +6,14 @@ import {existsSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
-import type {Context} from 'mocha'
-import {CI, killLeftovers, runCli} from '../helpers/e2e.js'
+import {killLeftovers, runCli} from '../helpers/e2e.js'
+import {requireContainerd} from '../helpers/containerd.js'
 import {assertValidRecords} from '../helpers/schema.js'
-import {CNI_BIN_DIR, PrivateContainerd, mountsUnder} from '../../src/lab/containerd.js'
+import {PrivateContainerd, mountsUnder} from '../../src/lab/containerd.js'
 import {runContainer, runPod, type RunningContainer, type RunningPod} from '../../src/lab/cri-pods.js'
 import {exists, identify, type ProcIdentity} from '../../src/lab/procs.js'
 
 type Rec = Record<string, any>
-
-const INSTALL = 'sudo scripts/provision.sh --tests (it installs containerd and containernetworking-plugins)'
-
-/** Skips (loudly) off CI when this machine cannot run a private containerd; fails under CI=true. */
-function requireContainerd(ctx: Context): void {
-  const missing = [
-    process.geteuid?.() !== 0 ? 'root' : '',
-    ...['/usr/bin/containerd', '/usr/bin/ctr', '/usr/sbin/runc'].filter((p) => !existsSync(p)),
-    ...['bridge', 'host-local'].map((p) => path.join(CNI_BIN_DIR, p)).filter((p) => !existsSync(p)),
-  ].filter(Boolean)
-  if (missing.length === 0) return
-  if (CI) throw new Error(`the CRI end-to-end test cannot run under CI=true: missing ${missing.join(', ')}; ${INSTALL}`)
-  console.warn(`    SKIPPED (missing ${missing.join(', ')}): the CRI end-to-end test needs root and a containerd; run ${INSTALL}`)
-  ctx.skip()
-}
 
 describe('e2e: a real CRI runtime (private containerd)', function () {
   this.timeout(240_000)
