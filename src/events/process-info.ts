@@ -45,5 +45,6 @@ export interface ProcResolver {
 
 /** Which sandbox a task belongs to and its role there (src/sandbox/registry.ts). */
 export interface Classifier {
-  classify(info: ProcInfo): {sandbox: string | null; role: Role}
+  /** `container`: the container's name, where the runtime names it */
+  classify(info: ProcInfo): {sandbox: string | null; role: Role; container?: string}
 }

@@ -76,8 +76,10 @@ export class ProcessTable {
 
   /** The task as a trace event names it, with its sandbox and role. */
   procRef(p: ProcInfo): ProcRef {
-    const c = this.classifier?.classify(p) ?? {sandbox: null, role: 'host' as Role}
-    return {pid: p.pid, tid: p.tid, comm: p.comm, innerPid: p.innerPid, sandbox: c.sandbox, role: c.role}
+    const c: {sandbox: string | null; role: Role; container?: string} = this.classifier?.classify(p) ?? {sandbox: null, role: 'host'}
+    const ref: ProcRef = {pid: p.pid, tid: p.tid, comm: p.comm, innerPid: p.innerPid, sandbox: c.sandbox, role: c.role}
+    if (c.container !== undefined) ref.container = c.container
+    return ref
   }
 
   /** procRef of a task known only by TID (pid: its process when the line tells it). */

@@ -266,7 +266,7 @@ export class SandboxIndex implements Classifier {
     return undefined
   }
 
-  classify(info: ProcInfo): {sandbox: string | null; role: Role} {
+  classify(info: ProcInfo): {sandbox: string | null; role: Role; container?: string} {
     let s = this.find(info)
     if (!s && this.isSandboxed(info)) {
       this.onUnknown?.(info)
@@ -290,7 +290,8 @@ export class SandboxIndex implements Classifier {
       this.versions.set(s.id, (this.versions.get(s.id) ?? 0) + 1)
       this.onLearned?.(s.id)
     }
-    return {sandbox: s.id, role: isPause ? 'pause' : 'container'}
+    const container = isPause ? undefined : s.containers?.[info.pid]
+    return container === undefined ? {sandbox: s.id, role: isPause ? 'pause' : 'container'} : {sandbox: s.id, role: 'container', container}
   }
 
   private isSandboxed(info: Pick<ProcInfo, 'netns' | 'ipcns' | 'utsns' | 'pidns'>): boolean {

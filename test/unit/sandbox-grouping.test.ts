@@ -7,7 +7,7 @@ import {groupSandboxes, groupKey, SandboxIndex, sandboxRecord, type Sandbox} fro
 import {criRuntimePods, resolvePodMeta} from '../../src/sandbox/metadata.js'
 import type {CriSnapshot} from '../../src/sandbox/cri.js'
 import type {NsType, ProcEntry} from '../../src/sandbox/scan.js'
-import type {ProcInfo} from '../../src/events/decoder.js'
+import type {ProcInfo} from '../../src/events/process-info.js'
 
 const HOST: Record<NsType, number> = {cgroup: 1, ipc: 2, mnt: 3, net: 4, pid: 5, time: 6, user: 7, uts: 8}
 
@@ -104,8 +104,9 @@ describe('sandbox grouping on real-node layouts', () => {
       ])
       const index = new SandboxIndex(HOST)
       index.update(all)
+      // each member the runtime names carries its container's name into the events
       assert.deepEqual([pause, ctr, child].map((p) => index.classify(info(p))), [
-        {sandbox: 'pidns:80', role: 'pause'}, {sandbox: 'pidns:80', role: 'container'}, {sandbox: 'pidns:80', role: 'container'},
+        {sandbox: 'pidns:80', role: 'pause'}, {sandbox: 'pidns:80', role: 'container', container: 'main'}, {sandbox: 'pidns:80', role: 'container', container: 'main'},
       ])
     })
   })
