@@ -8,7 +8,7 @@ import {ProcfsResolver, threadsOf} from '../sandbox/procfs.js'
 import {SandboxTracker} from '../sandbox/tracker.js'
 import {governHeap, type HeapGovernor} from '../util/heap.js'
 import {sandboxRecord} from '../sandbox/registry.js'
-import {podMetadata} from '../sandbox/metadata.js'
+import {podMetadata, type PodMetadata} from '../sandbox/metadata.js'
 import {eventInSandboxes, hasSandboxSelector, procsOf, sandboxSelected, type Filters} from '../events/filter.js'
 import type {DecodedRecord} from '../events/decoder.js'
 import type {BpftraceInfo} from '../probe/bpftrace.js'
@@ -53,12 +53,15 @@ export class LiveTrace {
   events = 0
   lost = 0
   readonly kinds: Record<string, number> = {}
+  /** the pod metadata source: closed at the end, its background commands with it */
+  private readonly meta: PodMetadata
 
   constructor(private readonly opts: LiveOptions, private readonly sink: (rec: LiveRecord) => void) {
     const resolver = new ProcfsResolver()
+    this.meta = podMetadata({background: true, onRefresh: () => this.tracker.scheduleRescan()})
     this.tracker = new SandboxTracker({
       // podman and the CRI socket asked in the background after the first scan; a changed answer is looked at again
-      meta: podMetadata({background: true, onRefresh: () => this.tracker.scheduleRescan()}),
+      meta: this.meta,
       // A sandbox already out that changed (its pause found, its pod named): send it again.
       onChange: (ids) => {
         if (this.started) for (const id of ids) if (this.written.has(id)) this.sendSandbox(id)
@@ -83,6 +86,7 @@ export class LiveTrace {
       await this.session.start()
     } catch (err) {
       this.tracker.stop()
+      this.meta.close()
       throw err
     }
     const {filters} = this.opts
@@ -132,6 +136,7 @@ export class LiveTrace {
       return {...r, events: this.events, kinds: {...this.kinds}}
     } finally {
       this.tracker.stop()
+      this.meta.close()
       this.heap?.stop()
     }
   }
@@ -155,6 +160,7 @@ export class LiveTrace {
   kill(): void {
     this.session.kill()
     this.tracker.stop()
+    this.meta.close()
     this.heap?.stop()
   }
 }

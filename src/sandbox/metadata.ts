@@ -2,7 +2,7 @@
 // (`podman ps --pod`), kubelet's /var/log/pods, the pod UID in cgroup paths, and namespaces alone.
 // Sources are asked with a time limit and their answers cached briefly, so a scan of a busy node
 // asks each source once; the CRI is only ever asked asynchronously.
-import {execFile, execFileSync} from 'node:child_process'
+import {execFile, execFileSync, type ChildProcess} from 'node:child_process'
 import {readdirSync} from 'node:fs'
 import type {MetaSource} from './tracker.js'
 import type {PodMeta, RuntimePod, Sandbox} from './registry.js'
@@ -125,11 +125,16 @@ function run(cmd: string, args: string[], timeout = RUN_OPTS.timeout): string | 
   }
 }
 
-function runAsync(cmd: string, args: string[]): Promise<string | undefined> {
+/** A command run in the background; `running` holds it until it ends, so a close can end it. */
+function runAsync(cmd: string, args: string[], running: Set<ChildProcess>): Promise<string | undefined> {
   const exe = findOnPath(cmd)
   if (!exe) return Promise.resolve(undefined)
   return new Promise((resolve) => {
-    const child = execFile(exe, args, RUN_OPTS, (err, stdout) => resolve(err ? undefined : stdout))
+    const child = execFile(exe, args, RUN_OPTS, (err, stdout) => {
+      running.delete(child)
+      resolve(err ? undefined : stdout)
+    })
+    running.add(child)
     child.stdin?.end()
   })
 }
@@ -193,6 +198,10 @@ export function podMetadata(opts: PodMetadataOptions = {}): PodMetadata {
   const criState: CriState = {}
   let criKey = ''
   const criSide = criSource(opts, criState)
+  // podman commands still running in the background: a closed source ends them (by their own
+  // child handle), so that nothing of pausetrace's outlives it.
+  const running = new Set<ChildProcess>()
+  let closed = false
 
   const set = (ps: string | undefined): boolean => {
     // A source that answered before and fails now (a time-out on a loaded node) keeps its last
@@ -212,7 +221,7 @@ export function podMetadata(opts: PodMetadataOptions = {}): PodMetadata {
     if (snap) criKey = JSON.stringify(snap.pods)
   }
   const refreshAll = async (): Promise<boolean> => {
-    const [ps] = await Promise.all([runAsync('podman', PODMAN_ARGS), refreshCri()])
+    const [ps] = await Promise.all([runAsync('podman', PODMAN_ARGS, running), refreshCri()])
     return set(ps)
   }
   const load = (): MetaInputs => {
@@ -228,7 +237,7 @@ export function podMetadata(opts: PodMetadataOptions = {}): PodMetadata {
     return inputs
   }
   const kick = (criOnly: boolean): void => {
-    if (refreshing) return
+    if (refreshing || closed) return
     refreshing = true
     void (criOnly ? refreshCri().then(() => set(undefined)) : refreshAll()).then((changed) => {
       refreshing = false
@@ -249,7 +258,12 @@ export function podMetadata(opts: PodMetadataOptions = {}): PodMetadata {
       return criState
     },
     cri: () => criState,
-    close: () => criSide.close(),
+    close: () => {
+      closed = true
+      for (const child of running) child.kill('SIGKILL')
+      running.clear()
+      criSide.close()
+    },
   })
 }
 
