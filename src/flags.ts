@@ -41,7 +41,7 @@ export function parseSignals(values: string[] | undefined): number[] {
 
 const POD_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,252}$/
 const K8S_NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/
-const SANDBOX_ID = /^(?:(?:netns|ipcns|utsns|pidns):\d{1,12}|host)$/
+const SANDBOX_ID = /^(?:(?:netns|ipcns|utsns|pidns):\d{1,12}(?:~\d{1,6})?|host)$/
 
 function validated(values: string[] | undefined, re: RegExp, flag: string, what: string): string[] {
   return (values ?? []).map((v) => {
@@ -57,7 +57,7 @@ export function parseFilters(flags: {all?: boolean; pid?: string[]; signal?: str
     signals: parseSignals(flags.signal),
     pods: validated(flags.pod, POD_NAME, '--pod', 'a pod name (letters, digits, ".", "_", "-"; up to 253)'),
     namespaces: validated(flags.namespace, K8S_NAMESPACE, '--namespace', 'a Kubernetes namespace name (lowercase letters, digits, "-"; up to 63)'),
-    sandboxes: validated(flags.sandbox, SANDBOX_ID, '--sandbox', 'a sandbox id as `pausetrace pods` shows it (netns:NUMBER; ipcns:NUMBER for a hostNetwork pod; utsns: or pidns:NUMBER)'),
+    sandboxes: validated(flags.sandbox, SANDBOX_ID, '--sandbox', 'a sandbox id as `pausetrace pods` shows it (netns:NUMBER; ipcns:NUMBER for a hostNetwork pod; utsns: or pidns:NUMBER; ~N after it for a later sandbox in the same namespace)'),
   }
 }
 

@@ -187,6 +187,16 @@ export function sandboxRecord(s: Sandbox): SandboxRecord {
  * attempts on both (a pod named from cgroups or kubelet files) none is named: two groups of one
  * pod UID alive at once would look like one replacing the other.
  */
+/**
+ * A different pod (or another attempt of it) in the namespaces an earlier sandbox had: a new
+ * sandbox whose namespace inode the kernel reused. Only a runtime's pod identity tells it; bare
+ * namespaces have none, and keep their id (a new pause there is learned as the same sandbox's).
+ */
+function isSuccessor(old: Sandbox, s: Sandbox): boolean {
+  if (!old.pod?.uid || !s.pod?.uid) return false
+  return old.pod.uid !== s.pod.uid || (old.pod.attempt ?? 0) !== (s.pod.attempt ?? 0)
+}
+
 export function replacedBy(s: Sandbox, earlier: Sandbox[]): string | null {
   const uid = s.pod?.uid
   const attempt = s.pod?.attempt
@@ -209,6 +219,12 @@ export class SandboxIndex implements Classifier {
   private byKey = new Map<string, Sandbox>()
   private byPidns = new Map<number, Sandbox>()
   private byId = new Map<string, Sandbox>()
+  /**
+   * The id now in use for a namespace id (`netns:<inode>`…): the kernel hands a freed namespace's
+   * inode to the next one it makes, so a pod re-created at once may get its predecessor's very
+   * inode. The successor then gets `<id>~<n>`, so that two sandboxes never share an id.
+   */
+  private current = new Map<string, string>()
   /** bumped whenever a sandbox is added or changes, per id */
   readonly versions = new Map<string, number>()
 
@@ -223,7 +239,16 @@ export class SandboxIndex implements Classifier {
   update(sandboxes: Sandbox[]): string[] {
     const changed: string[] = []
     for (const s of sandboxes) {
-      const old = this.byId.get(s.id)
+      const base = s.id
+      s.id = this.current.get(base) ?? base
+      let old = this.byId.get(s.id)
+      if (old && isSuccessor(old, s)) {
+        let n = 2
+        while (this.byId.has(`${base}~${n}`)) n++
+        s.id = `${base}~${n}`
+        this.current.set(base, s.id)
+        old = undefined
+      }
       // Once a process was seen sharing the pause's PID namespace, it is shared for the
       // sandbox's life, even when a later scan finds only the pause alive.
       if (old?.sharedPidNamespace && !s.sharedPidNamespace && old.pausePid === s.pausePid && old.ns.pid === s.ns.pid) s.sharedPidNamespace = true

@@ -163,3 +163,29 @@ describe('sandbox grouping on real-node layouts', () => {
     ], [{key: 'net:40', id: 'netns:40'}, {key: 'ipc:41', id: 'ipcns:41'}, {key: 'uts:42', id: 'utsns:42'}, {key: 'pid:43', id: 'pidns:43'}, undefined])
   })
 })
+
+describe('sandbox ids when the kernel reuses a namespace inode', () => {
+  const sb = (pausePid: number, attempt: number | null, uid = 'u-9'): Sandbox => ({
+    id: 'netns:4026532178', keys: ['net:4026532178'], runtime: 'containerd', pod: {name: 'api-0', namespace: 'shop', uid, attempt}, pausePid,
+    sharedNamespaces: ['ipc', 'net', 'uts'], sharedPidNamespace: false, ns: {net: 4026532178}, members: [pausePid], memberPidns: [], hostNetwork: false,
+  } as unknown as Sandbox)
+
+  it('a re-created pod that gets its predecessor\'s inode is a sandbox of its own, netns:<inode>~2, that replaces it', () => {
+    const index = new SandboxIndex(HOST)
+    index.update([sb(100, 0)])
+    assert.deepEqual(index.update([sb(200, 1)]), ['netns:4026532178~2'])
+    assert.deepEqual(index.all().map((s) => [s.id, s.pausePid, s.pod?.attempt, s.replaces]), [['netns:4026532178', 100, 0, null], ['netns:4026532178~2', 200, 1, 'netns:4026532178']])
+    // later scans of the same namespaces keep the new id
+    assert.deepEqual(index.update([sb(200, 1)]), [])
+    // a different pod in the same inode again: ~3
+    assert.deepEqual(index.update([sb(300, 0, 'u-10')]), ['netns:4026532178~3'])
+  })
+
+  it('bare namespaces (no pod) keep their id', () => {
+    const index = new SandboxIndex(HOST)
+    const bare = (pausePid: number): Sandbox => ({...sb(pausePid, 0), runtime: 'namespaces', pod: null}) as Sandbox
+    index.update([bare(100)])
+    index.update([bare(200)])
+    assert.deepEqual(index.all().map((s) => [s.id, s.pausePid]), [['netns:4026532178', 200]])
+  })
+})
