@@ -5,6 +5,7 @@ import {Timeline} from '../model/timeline.js'
 import type {Filters} from '../events/filter.js'
 import type {StdoutSink} from '../record/stdout.js'
 import {formatRecord} from '../ui/text-line.js'
+import {SandboxNames} from '../ui/sandbox-names.js'
 import {ViewState} from '../ui/view-state.js'
 import type {LiveRecord, TraceTotals} from './live-trace.js'
 import {LiveRun} from './run.js'
@@ -109,6 +110,8 @@ export async function watchTrace(opts: WatchOptions): Promise<WatchResult> {
       view = v
       run.onRelease(() => v.stop())
     } else lines = new LineSink(run, stop)
+    // the lines name pods from the sandbox records that came before them
+    const names = new SandboxNames()
 
     await run.start((r: LiveRecord) => {
       if (r.type === 'header') startedMs = Date.parse(r.startedAt)
@@ -117,7 +120,8 @@ export async function watchTrace(opts: WatchOptions): Promise<WatchResult> {
         if (r.type === 'sandbox' && state.notice) state.setNotice(undefined)
         state.feed(r)
         view.update()
-      } else if (lines && (r.type === 'event' || r.type === 'lost')) lines.push(`${formatRecord(r)}\n`)
+      } else if (lines && (r.type === 'event' || r.type === 'lost')) lines.push(`${formatRecord(r, names.label)}\n`)
+      else if (r.type === 'sandbox') names.feed(r)
     })
     const {totals} = await run.finish(async (footer) => {
       state.feed(footer)

@@ -8,6 +8,7 @@ import {TraceInput} from './input.js'
 import {Pacer, realClock, type Clock} from './pace.js'
 import {BatchedOutput} from './output.js'
 import {formatMergedRecord} from '../ui/text-line.js'
+import {SandboxNames} from '../ui/sandbox-names.js'
 
 export interface ReplayOptions {
   files: string[]
@@ -82,12 +83,15 @@ export async function replayTraces(opts: ReplayOptions): Promise<ReplayResult> {
       }
     } else {
       const offsetNs = input.offsetNs
+      // per file: two hosts' sandboxes may have the same id
+      const names = input.sources.map(() => new SandboxNames())
       const render: (e: MergedEntry) => string | undefined =
         opts.format === 'json'
           ? (e) => (multiHost && e.record.type !== 'header' ? withHost(e.line, e.record, hostOf[e.source]) : e.line)
           : (e) => {
               const r = e.record
-              return r.type === 'event' || r.type === 'lost' ? formatMergedRecord(r, offsetNs[e.source], multiHost ? hostOf[e.source] : undefined) : undefined
+              if (r.type === 'sandbox') names[e.source].feed(r)
+              return r.type === 'event' || r.type === 'lost' ? formatMergedRecord(r, offsetNs[e.source], multiHost ? hostOf[e.source] : undefined, names[e.source].label) : undefined
             }
       records = await writeLines(input, output, render, pacing ? new Pacer(opts.speed, opts.clock ?? realClock) : undefined)
     }
