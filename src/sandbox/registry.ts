@@ -200,6 +200,9 @@ export function replacedBy(s: Sandbox, earlier: Sandbox[]): string | null {
   return best?.id ?? null
 }
 
+/** The runtimes that name containers (their CRI socket): only there can a new look name a new process's. */
+const CRI_RUNTIMES = new Set<SandboxRecord['runtime']>(['containerd', 'cri-o', 'docker'])
+
 /** Most names of exited members a sandbox keeps (a crash-looping container makes many). */
 const MAX_DEAD_NAMES = 256
 
@@ -234,8 +237,8 @@ export class SandboxIndex implements Classifier {
     /** told when an event changed what is known of a sandbox (its PID namespace is shared) */
     private readonly onLearned?: (id: string) => void,
     /**
-     * told when a process not seen at the last look acts in a known sandbox (a container started
-     * since): only a new look, and the runtime asked again, can name its container
+     * told when a process not seen at the last look acts in a known sandbox of a CRI runtime (a
+     * container started since): only a new look, and the runtime asked again, can name its container
      */
     private readonly onNewMember?: (info: ProcInfo) => void,
   ) {}
@@ -322,7 +325,7 @@ export class SandboxIndex implements Classifier {
       this.onLearned?.(s.id)
     }
     const container = isPause ? undefined : s.containers?.[info.pid]
-    if (container === undefined && !isPause && !this.memberSets.get(s.id)?.has(info.pid)) this.onNewMember?.(info)
+    if (container === undefined && !isPause && CRI_RUNTIMES.has(s.runtime) && !this.memberSets.get(s.id)?.has(info.pid)) this.onNewMember?.(info)
     return container === undefined ? {sandbox: s.id, role: isPause ? 'pause' : 'container'} : {sandbox: s.id, role: 'container', container}
   }
 

@@ -109,6 +109,8 @@ describe('e2e: sandbox grouping on a real CRI runtime (private containerd)', fun
     const events = records.filter((r) => r.type === 'event')
     const stops = events.filter((e) => e.kind === 'signal' && e.to?.pid === ctrPid && (e.sig === 15 || e.sig === 9))
     assert.deepEqual(stops.map((e) => [e.signame, e.result, e.to.sandbox, e.to.role, e.to.innerPid, e.to.container]), [['SIGTERM', 'ignored', id, 'container', 1, 'main'], ['SIGKILL', 'delivered', id, 'container', 1, 'main']])
+    // sent by runc, the runtime's own process (marked), to the container's (not marked)
+    assert.deepEqual(stops.map((e) => [e.from.comm, e.from.runtime, e.to.runtime]), [['runc', true, undefined], ['runc', true, undefined]])
     assert.deepEqual(events.filter((e) => e.kind === 'exit' && e.proc.pid === ctrPid && e.groupDead).map((e) => [e.signal, e.proc.comm, e.proc.sandbox, e.proc.role, e.proc.container]), [[9, 'sleep', id, 'container', 'main']])
   })
 

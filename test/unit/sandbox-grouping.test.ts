@@ -122,7 +122,7 @@ describe('sandbox grouping on real-node layouts', () => {
     })
     const look = (procs: ProcEntry[], snap: CriSnapshot): Sandbox[] => groupSandboxes(procs, HOST, (s, p, m) => resolvePodMeta(s, p, m, {cri: snap}), criRuntimePods(snap))
 
-    it('a process the last look did not list asks for a new look, once per event, and not for the pause or a named member', () => {
+    it('a process the last look did not list, in a CRI pod, asks for a new look; not the pause, a named member, or a sandbox without a CRI runtime', () => {
       const asked: number[] = []
       const index = new SandboxIndex(HOST, undefined, undefined, (i) => asked.push(i.pid))
       index.update(look([pause], snapWith(null)))
@@ -131,6 +131,11 @@ describe('sandbox grouping on real-node layouts', () => {
       assert.deepEqual(asked, [501])
       index.update(look([pause, ctr], snapWith(501)))
       assert.deepEqual(index.classify(info(ctr)), {sandbox: 'ipcns:61', role: 'container', container: 'main'})
+      assert.deepEqual(asked, [501])
+      // a sandbox no CRI runtime named (bare namespaces, podman) has no container names to learn
+      const bare = new SandboxIndex(HOST, undefined, undefined, (i) => asked.push(i.pid))
+      bare.update(groupSandboxes([pause], HOST))
+      assert.deepEqual(bare.classify(info(ctr)), {sandbox: 'ipcns:61', role: 'container'})
       assert.deepEqual(asked, [501])
     })
 
