@@ -112,6 +112,10 @@ describe('e2e: sandbox grouping on a real CRI runtime (private containerd)', fun
     // sent by runc, the runtime's own process (marked), to the container's (not marked)
     assert.deepEqual(stops.map((e) => [e.from.comm, e.from.runtime, e.to.runtime]), [['runc', true, undefined], ['runc', true, undefined]])
     assert.deepEqual(events.filter((e) => e.kind === 'exit' && e.proc.pid === ctrPid && e.groupDead).map((e) => [e.signal, e.proc.comm, e.proc.sandbox, e.proc.role, e.proc.container]), [[9, 'sleep', id, 'container', 'main']])
+    // a person reads the pod and the container, not the sandbox id
+    const text = runCli(['replay', out, '--text', '--signal', 'TERM'])
+    assert.equal((await text.exited).code, 0, text.stderr())
+    assert.match(text.stdout(), new RegExp(`^\\+\\d+\\.\\d{6}s signal   SIGTERM runc\\[\\d+\\] → sleep\\[${ctrPid}/1\\] @kube-system/probe \\(container main\\) via kill: ignored$`, 'm'))
   })
 
   it('two pods of one name in two namespaces: two sandboxes, each named namespace/name exactly', async () => {
