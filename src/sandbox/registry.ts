@@ -203,7 +203,10 @@ export function replacedBy(s: Sandbox, earlier: Sandbox[]): string | null {
 /** The runtimes that name containers (their CRI socket): only there can a new look name a new process's. */
 const CRI_RUNTIMES = new Set<SandboxRecord['runtime']>(['containerd', 'cri-o', 'docker'])
 
-/** Most names of exited members a sandbox keeps (a crash-looping container makes many). */
+/**
+ * Most names of exited members a sandbox keeps (a crash-looping container makes many). Past it,
+ * those of the lowest PIDs go (object keys come in numeric order): rarely the newest, as PIDs wrap.
+ */
 const MAX_DEAD_NAMES = 256
 
 /**
