@@ -20,6 +20,11 @@ export const bpftraceFlag = {
   bpftrace: Flags.string({description: 'bpftrace binary or wrapper to run (default: $PAUSETRACE_BPFTRACE, else bpftrace on PATH)'}),
 }
 
+/** Views fold away the container runtime's own chatter (src/events/runtime-procs.ts) unless asked. */
+export const runtimeNoiseFlag = {
+  'runtime-noise': Flags.boolean({description: 'also show events among the container runtime\'s own processes (runc, containerd-shim, conmon, crun), folded away by default; trace files always keep them'}),
+}
+
 export const criSocketFlag = {
   'cri-socket': Flags.string({description: 'the container runtime\'s CRI socket (default: $PAUSETRACE_CRI_SOCKET, else containerd\'s, CRI-O\'s or cri-dockerd\'s at its standard path)', helpValue: 'PATH'}),
 }

@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../base-command.js'
 import {EXIT_CODE_HELP, UsageError} from '../errors.js'
-import {parseSpeed, parseTraceFilters, traceFilterFlags} from '../flags.js'
+import {parseSpeed, parseTraceFilters, runtimeNoiseFlag, traceFilterFlags} from '../flags.js'
 import type {ReplayResult} from '../replay/replay.js'
 
 export default class Replay extends BaseCommand {
@@ -34,6 +34,7 @@ ${EXIT_CODE_HELP}`
     tui: Flags.boolean({description: 'play the records in the timeline view of watch (needs a terminal)', exclusive: ['json', 'text']}),
     speed: Flags.string({description: 'real time × this factor; 0 = as fast as possible (default 0; 1 with --tui)'}),
     ...traceFilterFlags,
+    ...runtimeNoiseFlag,
   }
 
   async run(): Promise<ReplayResult> {
@@ -49,7 +50,7 @@ ${EXIT_CODE_HELP}`
       if (!process.stdout.isTTY || !process.stdin.isTTY) throw new UsageError('replay --tui needs a terminal (stdin and stdout); use --text or --json for pipes and files.')
       // Loaded only here: Ink and React are not needed for --text and --json.
       const {replayTui} = await import('../replay/tui.js')
-      return replayTui({files, filters, speed, warn: (line) => process.stderr.write(`${line}\n`)})
+      return replayTui({files, filters, speed, runtimeNoise: flags['runtime-noise'], warn: (line) => process.stderr.write(`${line}\n`)})
     }
     const {replayTraces} = await import('../replay/replay.js')
     return replayTraces({
@@ -59,6 +60,7 @@ ${EXIT_CODE_HELP}`
       speed,
       out: process.stdout,
       warn: (line) => process.stderr.write(`${line}\n`),
+      runtimeNoise: flags['runtime-noise'],
     })
   }
 }

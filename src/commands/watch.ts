@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 import os from 'node:os'
 import {BaseCommand} from '../base-command.js'
 import {EXIT_CODE_HELP, TraceFailedError} from '../errors.js'
-import {bpftraceFlag, filterFlags, parseFilters} from '../flags.js'
+import {bpftraceFlag, filterFlags, parseFilters, runtimeNoiseFlag} from '../flags.js'
 import type {WatchResult} from '../live/watch.js'
 
 export default class Watch extends BaseCommand {
@@ -23,6 +23,7 @@ ${EXIT_CODE_HELP}`
     record: Flags.string({description: 'also write the trace file (as `record -o`; .gz for gzip)'}),
     force: Flags.boolean({description: 'let --record overwrite an existing file (never through a symlink)', dependsOn: ['record']}),
     ...filterFlags,
+    ...runtimeNoiseFlag,
     ...bpftraceFlag,
   }
 
@@ -37,6 +38,7 @@ ${EXIT_CODE_HELP}`
       argv: ['watch', ...this.argv],
       host: os.hostname(),
       mode: wantsTty() ? 'tty' : 'lines',
+      runtimeNoise: flags['runtime-noise'],
     })
     if (result.reason === 'bpftrace-exit') throw new TraceFailedError(`bpftrace exited on its own${result.record ? `; ${result.record} is closed with its footer` : ''}`, result.stderrTail)
     return result

@@ -4,6 +4,7 @@
 // live system (ProcResolver) only about tasks no line showed. Bounded: the oldest entries go.
 import type {Actor, Classifier, ProcInfo, ProcResolver} from './process-info.js'
 import type {ProcRef, Role} from './types.js'
+import {isRuntimeComm} from './runtime-procs.js'
 
 const MAX_PROCS = 50_000
 const SIGKILL = 9
@@ -79,6 +80,7 @@ export class ProcessTable {
     const c: {sandbox: string | null; role: Role; container?: string} = this.classifier?.classify(p) ?? {sandbox: null, role: 'host'}
     const ref: ProcRef = {pid: p.pid, tid: p.tid, comm: p.comm, innerPid: p.innerPid, sandbox: c.sandbox, role: c.role}
     if (c.container !== undefined) ref.container = c.container
+    if (isRuntimeComm(p.comm)) ref.runtime = true
     return ref
   }
 
@@ -89,7 +91,9 @@ export class ProcessTable {
       if (comm) p.comm = comm
       return this.procRef(p)
     }
-    return {pid: pid ?? tid, tid, comm: comm ?? '', innerPid: null, sandbox: null, role: 'host'}
+    const ref: ProcRef = {pid: pid ?? tid, tid, comm: comm ?? '', innerPid: null, sandbox: null, role: 'host'}
+    if (isRuntimeComm(ref.comm)) ref.runtime = true
+    return ref
   }
 
   /** The host PID of a PID inside a PID namespace, from the lines seen or the live system. */

@@ -13,6 +13,8 @@ export interface ProcRef {
   role: Role
   /** the container the process belongs to, when the runtime names it */
   container?: string
+  /** the container runtime's own process (runc, crun, a containerd shim, conmon): runtime-procs.ts */
+  runtime?: true
 }
 
 export type SignalResult = 'delivered' | 'ignored' | 'pending' | 'overflow' | 'lose_info'

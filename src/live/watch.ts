@@ -5,6 +5,8 @@ import {Timeline} from '../model/timeline.js'
 import type {Filters} from '../events/filter.js'
 import type {StdoutSink} from '../record/stdout.js'
 import {formatRecord} from '../ui/text-line.js'
+import {SandboxNames} from '../ui/sandbox-names.js'
+import {RuntimeNoiseFold} from '../events/runtime-procs.js'
 import {ViewState} from '../ui/view-state.js'
 import type {LiveRecord, TraceTotals} from './live-trace.js'
 import {LiveRun} from './run.js'
@@ -21,6 +23,8 @@ export interface WatchOptions {
   mode: 'tty' | 'lines'
   /** where notices and the closing summary go (default stderr) */
   log?: (line: string) => void
+  /** show the events among the runtime's own processes (folded away by default; --record keeps them) */
+  runtimeNoise?: boolean
 }
 
 export interface WatchResult extends TraceTotals {
@@ -109,20 +113,27 @@ export async function watchTrace(opts: WatchOptions): Promise<WatchResult> {
       view = v
       run.onRelease(() => v.stop())
     } else lines = new LineSink(run, stop)
+    // the lines name pods from the sandbox records that came before them
+    const names = new SandboxNames()
+    const noise = new RuntimeNoiseFold(opts.runtimeNoise)
 
     await run.start((r: LiveRecord) => {
       if (r.type === 'header') startedMs = Date.parse(r.startedAt)
+      if (noise.hides(r)) return
       if (view) {
         // "no sandbox matches yet" holds until one comes
         if (r.type === 'sandbox' && state.notice) state.setNotice(undefined)
         state.feed(r)
         view.update()
-      } else if (lines && (r.type === 'event' || r.type === 'lost')) lines.push(`${formatRecord(r)}\n`)
+      } else if (lines && (r.type === 'event' || r.type === 'lost')) lines.push(`${formatRecord(r, names.label)}\n`)
+      else if (r.type === 'sandbox') names.feed(r)
     })
     const {totals} = await run.finish(async (footer) => {
       state.feed(footer)
       await lines?.drained()
     })
+    const folded = noise.notice()
+    if (folded) log(folded)
     return {...totals, record: opts.record}
   } finally {
     run.dispose()

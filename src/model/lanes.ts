@@ -110,7 +110,12 @@ export class SandboxLanes {
 
   touch(lane: Lane, p: ProcRef, t: number): void {
     // A later reference knows at least as much: keep its comm and inner PID.
-    if (p.comm) lane.proc = {...p, innerPid: p.innerPid ?? lane.proc.innerPid, role: lane.role === 'pause' ? 'pause' : p.role}
+    if (p.comm) {
+      const container = p.container ?? lane.proc.container
+      lane.proc = {...p, innerPid: p.innerPid ?? lane.proc.innerPid, role: lane.role === 'pause' ? 'pause' : p.role}
+      // named by the runtime once (a look since), it stays named when a reference lacks it
+      if (container !== undefined) lane.proc.container = container
+    }
     if (p.role === 'pause') lane.role = 'pause'
     if (p.comm) lane.named = true
     lane.lastT = Math.max(lane.lastT, t)

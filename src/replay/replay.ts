@@ -8,6 +8,8 @@ import {TraceInput} from './input.js'
 import {Pacer, realClock, type Clock} from './pace.js'
 import {BatchedOutput} from './output.js'
 import {formatMergedRecord} from '../ui/text-line.js'
+import {SandboxNames} from '../ui/sandbox-names.js'
+import {RuntimeNoiseFold} from '../events/runtime-procs.js'
 
 export interface ReplayOptions {
   files: string[]
@@ -19,6 +21,8 @@ export interface ReplayOptions {
   /** one line to the user (stderr) */
   warn: (line: string) => void
   clock?: Clock
+  /** --text: also the events among the runtime's own processes (folded away by default; --json prints every record) */
+  runtimeNoise?: boolean
 }
 
 export interface ReplayResult {
@@ -71,6 +75,7 @@ export async function replayTraces(opts: ReplayOptions): Promise<ReplayResult> {
   const hostOf = input.sources.map((s) => String(s.header.host))
   const output = new BatchedOutput(opts.out)
   let records = 0
+  let folded: RuntimeNoiseFold | undefined
   try {
     if (opts.format === 'json' && !multiHost && !pacing) {
       // The records as read, unchanged (the filters only leave lines out): the file's own bytes.
@@ -82,18 +87,26 @@ export async function replayTraces(opts: ReplayOptions): Promise<ReplayResult> {
       }
     } else {
       const offsetNs = input.offsetNs
+      // per file: two hosts' sandboxes may have the same id
+      const names = input.sources.map(() => new SandboxNames())
+      const noise = new RuntimeNoiseFold(opts.format === 'json' || opts.runtimeNoise)
+      folded = noise
       const render: (e: MergedEntry) => string | undefined =
         opts.format === 'json'
           ? (e) => (multiHost && e.record.type !== 'header' ? withHost(e.line, e.record, hostOf[e.source]) : e.line)
           : (e) => {
               const r = e.record
-              return r.type === 'event' || r.type === 'lost' ? formatMergedRecord(r, offsetNs[e.source], multiHost ? hostOf[e.source] : undefined) : undefined
+              if (r.type === 'sandbox') names[e.source].feed(r)
+              if (noise.hides(r)) return undefined
+              return r.type === 'event' || r.type === 'lost' ? formatMergedRecord(r, offsetNs[e.source], multiHost ? hostOf[e.source] : undefined, names[e.source].label) : undefined
             }
       records = await writeLines(input, output, render, pacing ? new Pacer(opts.speed, opts.clock ?? realClock) : undefined)
     }
   } finally {
     await output.end()
   }
+  const notice = folded?.notice()
+  if (notice) opts.warn(notice)
   return {files: input.sources.length, records, hosts, warnings: input.warnings(opts.warn)}
 }
 

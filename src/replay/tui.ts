@@ -10,6 +10,7 @@ import {ViewState} from '../ui/view-state.js'
 import type {LiveViewOptions} from '../ui/live-view.js'
 import type {TraceRecord} from '../events/types.js'
 import {onStopSignals} from '../util/signals.js'
+import {RuntimeNoiseFold} from '../events/runtime-procs.js'
 
 export interface TuiReplayOptions {
   files: string[]
@@ -21,6 +22,8 @@ export interface TuiReplayOptions {
   view?: Pick<LiveViewOptions, 'render' | 'stdout' | 'stdin' | 'altScreen' | 'intervalMs'>
   /** the view's state (and through it the model), for tests to look at */
   state?: ViewState
+  /** also the events among the runtime's own processes (folded away by default) */
+  runtimeNoise?: boolean
 }
 
 /** Several files: t counted from the earliest file's start, so one time axis holds them all. */
@@ -61,6 +64,7 @@ export async function replayTui(opts: TuiReplayOptions): Promise<ReplayResult> {
   const {LiveView} = await import('../ui/live-view.js')
   const view = new LiveView({state, now, onQuit, ...opts.view})
   let records = 0
+  const noise = new RuntimeNoiseFold(opts.runtimeNoise)
   try {
     view.start()
     let sinceYield = 0
@@ -68,6 +72,7 @@ export async function replayTui(opts: TuiReplayOptions): Promise<ReplayResult> {
       for (const e of batch) {
         if (quit) break read
         const rec = shifted(e.record, offsetNs[e.source])
+        if (noise.hides(rec)) continue
         if (opts.speed > 0 && (rec.type === 'event' || rec.type === 'lost')) {
           const ms = pacer.delay(e.key.ms)
           origin ??= {t: rec.t, real: clock.now()}
@@ -86,7 +91,8 @@ export async function replayTui(opts: TuiReplayOptions): Promise<ReplayResult> {
     finished = true
     if (!quit) {
       const n = input.sources.length
-      state.setNotice(`replay finished: ${records} records from ${n === 1 ? input.sources[0].path : `${n} files`}; q quits`)
+      const hidden = noise.hidden ? `, ${noise.hidden} of the runtime's own not shown (--runtime-noise)` : ''
+      state.setNotice(`replay finished: ${records} records from ${n === 1 ? input.sources[0].path : `${n} files`}${hidden}; q quits`)
       view.update()
       await quitted
     }
@@ -95,5 +101,7 @@ export async function replayTui(opts: TuiReplayOptions): Promise<ReplayResult> {
     view.stop()
     await input.close()
   }
+  const notice = noise.notice()
+  if (notice) opts.warn(notice)
   return {files: input.sources.length, records, hosts: input.hosts, warnings: input.warnings(opts.warn)}
 }

@@ -5,6 +5,7 @@ import {sandboxRecord, type Sandbox} from './registry.js'
 import type {ProcRef, Role, SandboxRecord, WaitStatus} from '../events/types.js'
 import {fromWaitStatus} from '../events/wait-status.js'
 import {formatStatus} from '../ui/text-line.js'
+import {attemptText, podLabel} from '../ui/sandbox-names.js'
 
 export interface PodProcess extends ProcRef {
   ppid: number
@@ -81,8 +82,7 @@ function tree(processes: PodProcess[]): string[] {
 export function formatPodViews(views: PodView[]): string {
   if (views.length === 0) return 'No pod sandboxes on this node: every process shares the host\'s net, IPC and UTS namespaces and its PID namespace.'
   const blocks = views.map((v) => {
-    const attempt = v.pod?.attempt ? ` (attempt ${v.pod.attempt})` : ''
-    const name = v.id === HOST_ID ? 'host processes' : v.pod ? `${v.pod.namespace ? `${v.pod.namespace}/` : ''}${v.pod.name}${attempt}` : '(no pod name)'
+    const name = v.id === HOST_ID ? 'host processes' : v.pod ? `${podLabel(v)}${attemptText(v)}` : '(no pod name)'
     const head = [
       `${name}  [${v.id}]`,
       `  runtime ${v.runtime} · pause ${v.pausePid ?? 'none'} · shares ${v.sharedNamespaces.join(',') || '-'} · PID namespace shared: ${v.sharedPidNamespace ? 'yes' : 'no'}${v.hostNetwork ? ' · host network' : ''} · ${v.processes.length} process(es)`,

@@ -210,6 +210,26 @@ export function replacedBy(s: Sandbox, earlier: Sandbox[]): string | null {
   return best?.id ?? null
 }
 
+/** The runtimes that name containers (their CRI socket): only there can a new look name a new process's. */
+const CRI_RUNTIMES = new Set<SandboxRecord['runtime']>(['containerd', 'cri-o', 'docker'])
+
+/**
+ * Most names of exited members a sandbox keeps (a crash-looping container makes many). Past it,
+ * those of the lowest PIDs go (object keys come in numeric order): rarely the newest, as PIDs wrap.
+ */
+const MAX_DEAD_NAMES = 256
+
+/**
+ * A new look's container names, plus the earlier names of members that are gone: a container's
+ * exit and reap are decoded after the look that no longer lists it, and must still name it.
+ */
+function keepDeadContainers(old: Record<number, string>, s: Sandbox): Record<number, string> | undefined {
+  const live = new Set(s.members)
+  const dead = Object.entries(old).filter(([pid]) => !live.has(Number(pid))).slice(-MAX_DEAD_NAMES)
+  if (dead.length === 0) return s.containers
+  return {...Object.fromEntries(dead), ...s.containers}
+}
+
 /**
  * Answers the decoder's question "which sandbox, which role" for a process, from what is known
  * now. Unknown sandboxes (made after the last scan) are reported to `onUnknown` and named from
@@ -227,12 +247,19 @@ export class SandboxIndex implements Classifier {
   private current = new Map<string, string>()
   /** bumped whenever a sandbox is added or changes, per id */
   readonly versions = new Map<string, number>()
+  /** per sandbox id, its members at the last look, as a set (classify asks for every event) */
+  private memberSets = new Map<string, Set<number>>()
 
   constructor(
     private readonly host: Record<NsType, number>,
     private readonly onUnknown?: (info: ProcInfo) => void,
     /** told when an event changed what is known of a sandbox (its PID namespace is shared) */
     private readonly onLearned?: (id: string) => void,
+    /**
+     * told when a process not seen at the last look acts in a known sandbox of a CRI runtime (a
+     * container started since): only a new look, and the runtime asked again, can name its container
+     */
+    private readonly onNewMember?: (info: ProcInfo) => void,
   ) {}
 
   /** Replaces what is known with a fresh grouping; returns the ids that are new or changed. */
@@ -255,6 +282,7 @@ export class SandboxIndex implements Classifier {
       // Once known, what it replaced stays known: the earlier sandbox may be long gone. One seen
       // in this same scan counts too (a dying sandbox and its successor, both listed).
       s.replaces = old?.replaces || replacedBy(s, [...this.byId.values(), ...sandboxes])
+      if (old?.containers) s.containers = keepDeadContainers(old.containers, s)
       if (!old || JSON.stringify(sandboxRecord(old)) !== JSON.stringify(sandboxRecord(s))) {
         changed.push(s.id)
         this.versions.set(s.id, (this.versions.get(s.id) ?? 0) + 1)
@@ -264,8 +292,17 @@ export class SandboxIndex implements Classifier {
     return changed
   }
 
+  /**
+   * What a partial look found (one process, read when an event named a namespace no sandbox
+   * had): adds the sandboxes not known yet, and never replaces a known one with its one member.
+   */
+  add(sandboxes: Sandbox[]): string[] {
+    return this.update(sandboxes.filter((s) => !this.byId.has(s.id)))
+  }
+
   private put(s: Sandbox): void {
     this.byId.set(s.id, s)
+    this.memberSets.set(s.id, new Set(s.members))
     for (const k of s.keys) this.byKey.set(k, s)
     for (const n of s.memberPidns) if (n !== this.host.pid) this.byPidns.set(n, s)
   }
@@ -316,6 +353,7 @@ export class SandboxIndex implements Classifier {
       this.onLearned?.(s.id)
     }
     const container = isPause ? undefined : s.containers?.[info.pid]
+    if (container === undefined && !isPause && CRI_RUNTIMES.has(s.runtime) && !this.memberSets.get(s.id)?.has(info.pid)) this.onNewMember?.(info)
     return container === undefined ? {sandbox: s.id, role: isPause ? 'pause' : 'container'} : {sandbox: s.id, role: 'container', container}
   }
 

@@ -30,7 +30,7 @@ export class SandboxTracker {
 
   constructor(private readonly opts: TrackerOptions = {}) {
     this.host = hostNamespaces(opts.root)
-    this.index = new SandboxIndex(this.host, (info) => this.unknown(info), (id) => this.opts.onChange?.([id]))
+    this.index = new SandboxIndex(this.host, (info) => this.unknown(info), (id) => this.opts.onChange?.([id]), () => this.scheduleRescan())
   }
 
   /** Full scan; returns the ids that are new or changed. */
@@ -60,7 +60,7 @@ export class SandboxTracker {
       pid: info.pid, ppid: info.ppid, comm: info.comm, cmdline: [], state: 'R', nspid: info.innerPid !== null && info.level > 0 ? [info.pid, info.innerPid] : [info.pid],
       ns: {cgroup: 0, ipc: info.ipcns, mnt: info.mntns, net: info.netns, pid: info.pidns, time: 0, user: 0, uts: info.utsns}, cgroup: '',
     }
-    const ids = this.index.update(groupSandboxes([entry], this.host, this.opts.meta, this.opts.meta?.runtimePods?.()))
+    const ids = this.index.add(groupSandboxes([entry], this.host, this.opts.meta, this.opts.meta?.runtimePods?.()))
     this.opts.onChange?.(ids)
     // ...and learn the rest (the other members, the pause, the pod's name) soon after.
     this.scheduleRescan()

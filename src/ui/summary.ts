@@ -4,6 +4,7 @@ import type {GapItem, Lane, SandboxState, SignalState} from '../model/timeline.j
 import {HOST_SANDBOX} from '../model/timeline.js'
 import {SIGNAL_STATES, shownState} from './signal-state.js'
 import {duration, exitText, procLabel} from './words.js'
+import {attemptText, podLabel} from './sandbox-names.js'
 
 const STATE_ORDER = Object.keys(SIGNAL_STATES) as SignalState[]
 
@@ -44,12 +45,12 @@ export function laneSummary(lane: Lane, now: number, gaps: GapItem[] = []): stri
   return out
 }
 
-/** The sandbox title line: name, runtime, PID namespace layout, id, counts. */
+/** The sandbox title line: pod (and the sandbox it replaced), runtime, PID namespace layout, id, counts. */
 export function sandboxTitle(sb: SandboxState, hidden = 0): string {
   const r = sb.record
   const more = hidden > 0 ? ` (+${hidden} more process${hidden === 1 ? '' : 'es'})` : ''
   if (sb.id === HOST_SANDBOX) return `host (processes outside any sandbox)${more} · ${sb.counts.events} events`
-  const name = r?.pod ? `${r.pod.namespace ? `${r.pod.namespace}/` : ''}${r.pod.name}` : sb.id
+  const name = r ? `${podLabel(r)}${attemptText(r)}` : sb.id
   const parts = [name + more]
   if (r) parts.push(r.runtime, r.sharedPidNamespace ? 'shared PID ns' : 'own PID ns')
   if (r?.pod) parts.push(sb.id)

@@ -9,10 +9,17 @@ export function formatPids(p: Pick<ProcRef, 'pid' | 'innerPid'>): string {
   return p.innerPid !== null && p.innerPid !== undefined && p.innerPid !== p.pid ? `${p.pid}/${p.innerPid}` : `${p.pid}`
 }
 
-export function formatProc(p: ProcRef | undefined): string {
+/** A sandbox id as a line names it: its pod's `namespace/name` when known (sandbox-names.ts). */
+export type SandboxLabel = (id: string) => string
+
+const asId: SandboxLabel = (id) => id
+
+/** comm[hostPID/innerPID] @pod (pause) or (container NAME); the sandbox id where no pod is known. */
+export function formatProc(p: ProcRef | undefined, label: SandboxLabel = asId): string {
   if (!p) return '?'
   const tid = p.tid !== undefined && p.tid !== p.pid ? ` tid ${p.tid}` : ''
-  const where = p.sandbox ? ` @${p.sandbox}${p.role === 'pause' ? ' (pause)' : ''}` : ''
+  const role = p.role === 'pause' ? ' (pause)' : p.container !== undefined ? ` (container ${p.container})` : ''
+  const where = p.sandbox ? ` @${label(p.sandbox)}${role}` : ''
   return `${p.comm || '?'}[${formatPids(p)}${tid}]${where}`
 }
 
@@ -43,28 +50,30 @@ export function formatTime(t: number): string {
   return `+${(t / 1e9).toFixed(6)}s`
 }
 
-export function formatRecord(r: DecodedRecord): string {
+/** A record's line; `label` names sandboxes by their pods (from the sandbox records seen before). */
+export function formatRecord(r: DecodedRecord, label: SandboxLabel = asId): string {
+  const proc = (p: ProcRef | undefined): string => formatProc(p, label)
   if (r.type === 'lost') return `${formatTime(r.t)} LOST     ${r.count} event(s)${r.source ? ` (${r.source})` : ''}`
   const t = formatTime(r.t)
   switch (r.kind) {
     case 'signal': {
-      const to = r.to ? formatProc(r.to) : formatTarget(r.target) || '?'
+      const to = r.to ? proc(r.to) : formatTarget(r.target) || '?'
       const verdict = r.sig === 0 ? 'check' : r.targetDead ? 'no effect, the target had already exited (a zombie)' : r.result ?? 'not sent'
       const err = r.ret !== undefined && r.ret < 0 ? ` ${r.errno ?? r.ret}` : ''
-      return `${t} signal   ${r.signame} ${formatProc(r.from)} → ${to} via ${r.via}: ${verdict}${err}`
+      return `${t} signal   ${r.signame} ${proc(r.from)} → ${to} via ${r.via}: ${verdict}${err}`
     }
     case 'deliver':
-      return `${t} deliver  ${r.signame} to ${formatProc(r.proc)} → ${r.handler === 'handler' ? 'its handler' : r.handler === 'ignore' ? 'SIG_IGN' : 'default action'}${r.groupKillFor !== undefined ? `: the kernel ending the process for the fatal ${signalName(r.groupKillFor)} (no one sent SIGKILL)` : ''}`
+      return `${t} deliver  ${r.signame} to ${proc(r.proc)} → ${r.handler === 'handler' ? 'its handler' : r.handler === 'ignore' ? 'SIG_IGN' : 'default action'}${r.groupKillFor !== undefined ? `: the kernel ending the process for the fatal ${signalName(r.groupKillFor)} (no one sent SIGKILL)` : ''}`
     case 'exit':
-      return `${t} exit     ${formatProc(r.proc)} ${r.signal !== undefined ? `killed by ${signalName(r.signal)}${r.core ? ' (core dumped)' : ''}` : `code ${r.code}`}${r.groupDead ? '' : ' (thread)'}`
+      return `${t} exit     ${proc(r.proc)} ${r.signal !== undefined ? `killed by ${signalName(r.signal)}${r.core ? ' (core dumped)' : ''}` : `code ${r.code}`}${r.groupDead ? '' : ' (thread)'}`
     case 'reap':
-      return `${t} reap     ${formatProc(r.reaper)} reaped ${formatProc(r.child)}: ${formatStatus(r.status)} (${r.syscall}${r.options?.length ? ` ${r.options.join('|')}` : ''}${reapSource(r)})`
+      return `${t} reap     ${proc(r.reaper)} reaped ${proc(r.child)}: ${formatStatus(r.status)} (${r.syscall}${r.options?.length ? ` ${r.options.join('|')}` : ''}${reapSource(r)})`
     case 'fork':
-      return `${t} ${r.thread ? 'thread' : 'fork  '}   ${formatProc(r.parent)} → ${formatProc(r.child)}`
+      return `${t} ${r.thread ? 'thread' : 'fork  '}   ${proc(r.parent)} → ${proc(r.child)}`
     case 'exec':
-      return `${t} exec     ${formatProc(r.proc)} ${r.filename}`
+      return `${t} exec     ${proc(r.proc)} ${r.filename}`
     case 'flood':
-      return `${t} flood    ${r.count}× ${r.signame} ${formatProc(r.from)} → ${formatProc(r.to)} (${r.of === 'deliver' ? 'deliveries' : 'signals'} counted in the kernel since ${formatTime(r.sinceT)})`
+      return `${t} flood    ${r.count}× ${r.signame} ${proc(r.from)} → ${proc(r.to)} (${r.of === 'deliver' ? 'deliveries' : 'signals'} counted in the kernel since ${formatTime(r.sinceT)})`
     default:
       return `${t} ${(r as {kind: string}).kind}`
   }
@@ -75,8 +84,8 @@ export function formatRecord(r: DecodedRecord): string {
  * file (`offsetNs` = this file's start − the earliest start), and its host after the time when
  * the files come from more than one host.
  */
-export function formatMergedRecord(r: DecodedRecord, offsetNs: number, host?: string): string {
-  const line = formatRecord(offsetNs === 0 ? r : {...r, t: r.t + offsetNs})
+export function formatMergedRecord(r: DecodedRecord, offsetNs: number, host?: string, label: SandboxLabel = asId): string {
+  const line = formatRecord(offsetNs === 0 ? r : {...r, t: r.t + offsetNs}, label)
   if (host === undefined) return line
   const sp = line.indexOf(' ')
   return `${line.slice(0, sp)} ${host}${line.slice(sp)}`

@@ -19,8 +19,10 @@ export function who(p: ProcRef): string {
   return `${procLabel(p)}${p.role === 'host' ? ' (host)' : p.role === 'pause' ? ' (pause)' : ''}`
 }
 
+/** A lane: its process, and its container where the runtime names it (`sleep[25309/1] main`). */
 export function laneLabel(l: Lane): string {
-  return procLabel(l.named ? l.proc : {pid: l.pid, comm: '', innerPid: l.proc.innerPid})
+  const label = procLabel(l.named ? l.proc : {pid: l.pid, comm: '', innerPid: l.proc.innerPid})
+  return l.proc.container !== undefined && l.proc.role !== 'pause' ? `${label} ${l.proc.container}` : label
 }
 
 /** 0.3ms, 12.5ms, 3.9s, 2m05s */

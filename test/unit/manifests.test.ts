@@ -76,6 +76,34 @@ function shellVars(script: string): string[] {
   return [...new Set([...script.matchAll(/\$\{?([A-Z_][A-Z0-9_]*)\}?/g)].map((m) => m[1]))]
 }
 
+/** The runtimes' CRI sockets (src/sandbox/cri-client.ts finds them at these paths; docs/deploy.md). */
+const CRI_SOCKETS = ['/run/containerd/containerd.sock', '/var/run/crio/crio.sock', '/var/run/cri-dockerd.sock']
+
+/**
+ * The CRI socket: a node's standard socket, a hostPath of type Socket (a node of another runtime
+ * then refuses the pod with the reason), mounted read-only at the same path, and that path passed
+ * to pausetrace (PAUSETRACE_CRI_SOCKET).
+ */
+function criSocketProblems(c: Obj, volumes: Map<string, Obj>, cw: string): string[] {
+  const isCri = (m: Obj): boolean => {
+    const h: Obj | undefined = volumes.get(m.name)?.hostPath
+    return h?.type === 'Socket' || CRI_SOCKETS.includes(h?.path) || CRI_SOCKETS.includes(m.mountPath)
+  }
+  const mounts = (c.volumeMounts ?? []).filter(isCri)
+  if (mounts.length !== 1) return [`${cw}: exactly one CRI socket must be mounted (found ${mounts.length})`]
+  const m: Obj = mounts[0]
+  const host: Obj = volumes.get(m.name)?.hostPath ?? {}
+  const out: string[] = []
+  if (!CRI_SOCKETS.includes(host.path)) out.push(`${cw}: the CRI socket ${host.path} is none of ${CRI_SOCKETS.join(', ')}`)
+  if (host.type !== 'Socket') out.push(`${cw}: the CRI socket's hostPath must have type Socket`)
+  if (m.mountPath !== host.path) out.push(`${cw}: the CRI socket must be mounted at the node's path ${host.path}`)
+  if (m.readOnly !== true) out.push(`${cw}: the CRI socket must be mounted read-only`)
+  // `record` takes no --cri-socket: the environment is how a trace is told
+  const env = (c.env ?? []).find((e: Obj) => e.name === 'PAUSETRACE_CRI_SOCKET')?.value
+  if (env !== m.mountPath) out.push(`${cw}: PAUSETRACE_CRI_SOCKET must name the mounted socket ${m.mountPath}`)
+  return out
+}
+
 /** The flags a `pausetrace record …` line passes, checked against the record command itself. */
 function recordFlagProblems(script: string, where: string): string[] {
   const out: string[] = []
@@ -146,6 +174,7 @@ export function checkPodSpec(spec: Obj, where: string): string[] {
       if (v?.hostPath && m.mountPath.startsWith('/sys/') && (v.hostPath.path !== m.mountPath || m.readOnly !== true)) out.push(`${cw}: ${m.mountPath} must be the node's ${m.mountPath}, read-only`)
     }
     for (const p of ['/sys/kernel/tracing', '/sys/kernel/btf']) if (!paths.has(p)) out.push(`${cw}: ${p} is not mounted`)
+    out.push(...criSocketProblems(c, volumes, cw))
     if ([...paths].some((p) => p === '/proc' || p.startsWith('/proc/'))) out.push(`${cw}: /proc needs no mount (hostPID gives the node's /proc)`)
     const env = new Set<string>((c.env ?? []).map((e: Obj) => e.name))
     const script = [...(c.command ?? []), ...(c.args ?? [])].join('\n')
@@ -313,6 +342,32 @@ describe('deploy/: Kubernetes manifests and the Containerfile', () => {
       'DaemonSet container record: record has no flag --maxsize',
       'DaemonSet: volume tracefs is not mounted',
     ])
+  })
+
+  it('the checks catch a CRI socket mounted writable, elsewhere, of the wrong type or not given in PAUSETRACE_CRI_SOCKET', () => {
+    const docs = clone(dsDocs)
+    const spec = docs[1].spec.template.spec
+    const c = spec.containers[0]
+    const vol = spec.volumes.find((v: Obj) => v.name === 'cri-socket')
+    const mount = c.volumeMounts.find((m: Obj) => m.name === 'cri-socket')
+    vol.hostPath.type = 'File'
+    mount.readOnly = false
+    mount.mountPath = '/run/cri.sock'
+    c.env = c.env.filter((e: Obj) => e.name !== 'PAUSETRACE_CRI_SOCKET')
+    assert.deepEqual(checkDaemonSetFile(docs), [
+      'DaemonSet container record: the CRI socket\'s hostPath must have type Socket',
+      'DaemonSet container record: the CRI socket must be mounted at the node\'s path /run/containerd/containerd.sock',
+      'DaemonSet container record: the CRI socket must be mounted read-only',
+      'DaemonSet container record: PAUSETRACE_CRI_SOCKET must name the mounted socket /run/cri.sock',
+    ])
+    // CRI-O's socket, as the comments say to change it, is fine
+    Object.assign(vol.hostPath, {path: '/var/run/crio/crio.sock', type: 'Socket'})
+    Object.assign(mount, {mountPath: '/var/run/crio/crio.sock', readOnly: true})
+    c.env.push({name: 'PAUSETRACE_CRI_SOCKET', value: '/var/run/crio/crio.sock'})
+    assert.deepEqual(checkDaemonSetFile(docs), [])
+    c.volumeMounts = c.volumeMounts.filter((m: Obj) => m.name !== 'cri-socket')
+    spec.volumes = spec.volumes.filter((v: Obj) => v.name !== 'cri-socket')
+    assert.deepEqual(checkDaemonSetFile(docs), ['DaemonSet container record: exactly one CRI socket must be mounted (found 0)'])
   })
 
   it('the checks catch a broken Pod', () => {

@@ -111,6 +111,51 @@ describe('sandbox grouping on real-node layouts', () => {
     })
   })
 
+  describe('a container started after the last look (the live gap: the CRI answers later)', () => {
+    // a hostNetwork pod as containerd makes it: the pod's IPC namespace, a PID namespace per container
+    const pause = proc(500, 'pause', {ipc: 61, pid: 62})
+    const ctr = proc(501, 'sleep', {ipc: 61, pid: 63})
+    const snapWith = (pid: number | null): CriSnapshot => ({
+      runtime: 'containerd', version: {runtimeName: 'containerd', runtimeVersion: '1.6.20', runtimeApiVersion: 'v1'},
+      pods: [{id: 'p1', name: 'probe', namespace: 'kube-system', uid: 'u-1', attempt: 0, ready: true, createdAt: '1', pid: 500, hostNetwork: true,
+        containers: pid === null ? [] : [{id: 'c1', podSandboxId: 'p1', name: 'main', attempt: 0, state: 'CONTAINER_RUNNING', pid}]}],
+    })
+    const look = (procs: ProcEntry[], snap: CriSnapshot): Sandbox[] => groupSandboxes(procs, HOST, (s, p, m) => resolvePodMeta(s, p, m, {cri: snap}), criRuntimePods(snap))
+
+    it('a process the last look did not list, in a CRI pod, asks for a new look; not the pause, a named member, or a sandbox without a CRI runtime', () => {
+      const asked: number[] = []
+      const index = new SandboxIndex(HOST, undefined, undefined, (i) => asked.push(i.pid))
+      index.update(look([pause], snapWith(null)))
+      assert.deepEqual(index.classify(info(ctr)), {sandbox: 'ipcns:61', role: 'container'})
+      assert.deepEqual(index.classify(info(pause)), {sandbox: 'ipcns:61', role: 'pause'})
+      assert.deepEqual(asked, [501])
+      index.update(look([pause, ctr], snapWith(501)))
+      assert.deepEqual(index.classify(info(ctr)), {sandbox: 'ipcns:61', role: 'container', container: 'main'})
+      assert.deepEqual(asked, [501])
+      // a sandbox no CRI runtime named (bare namespaces, podman) has no container names to learn
+      const bare = new SandboxIndex(HOST, undefined, undefined, (i) => asked.push(i.pid))
+      bare.update(groupSandboxes([pause], HOST))
+      assert.deepEqual(bare.classify(info(ctr)), {sandbox: 'ipcns:61', role: 'container'})
+      assert.deepEqual(asked, [501])
+    })
+
+    it('a look after the container died keeps its name, so that its exit and reap still carry it', () => {
+      const index = new SandboxIndex(HOST)
+      index.update(look([pause, ctr], snapWith(501)))
+      index.update(look([pause], snapWith(null)))
+      assert.deepEqual([index.get('ipcns:61')?.members, index.get('ipcns:61')?.containers], [[500], {501: 'main'}])
+      assert.deepEqual(index.classify(info(ctr)), {sandbox: 'ipcns:61', role: 'container', container: 'main'})
+    })
+
+    it('a partial look at one process adds a sandbox not known yet and never replaces a known one', () => {
+      const index = new SandboxIndex(HOST)
+      index.update(look([pause, ctr], snapWith(501)))
+      assert.deepEqual(index.add(groupSandboxes([ctr], HOST)), [])
+      assert.deepEqual([index.get('ipcns:61')?.pod?.name, index.get('ipcns:61')?.pausePid], ['probe', 500])
+      assert.deepEqual(index.add(groupSandboxes([proc(700, 'sh', {ipc: 91, pid: 92})], HOST)), ['ipcns:91'])
+    })
+  })
+
   describe('replaces: a re-created sandbox of the same pod UID', () => {
     const cri = (net: number, pausePid: number, attempt: number): Sandbox => {
       const [s] = groupSandboxes([proc(pausePid, 'pause', {net, ipc: net + 1, uts: net + 2, pid: net + 3})], HOST, () => ({runtime: 'containerd', pod: {name: 'web-0', namespace: 'shop', uid: 'u-web', attempt}}))
