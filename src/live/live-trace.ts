@@ -25,6 +25,8 @@ export interface LiveOptions {
   /** one-line notices for the user */
   log: (line: string) => void
   stopStepMs?: number
+  /** the CRI socket to name pods from (the lab's private containerd); else the usual search */
+  criSocket?: string
 }
 
 export interface LiveResult extends SessionResult {
@@ -58,7 +60,7 @@ export class LiveTrace {
     const resolver = new ProcfsResolver()
     this.tracker = new SandboxTracker({
       // podman and the CRI socket asked in the background after the first scan; a changed answer is looked at again
-      meta: podMetadata({background: true, onRefresh: () => this.tracker.scheduleRescan()}),
+      meta: podMetadata({background: true, criSocket: opts.criSocket, onRefresh: () => this.tracker.scheduleRescan()}),
       // A sandbox already out that changed (its pause found, its pod named): send it again.
       onChange: (ids) => {
         if (this.started) for (const id of ids) if (this.written.has(id)) this.sendSandbox(id)
