@@ -30,6 +30,7 @@ interface PodState {
   containers: Array<{ctr: LabContainer; running: RunningContainer; cmd: string[]}>
   /** a dead sandbox already replaced */
   replaced: boolean
+  pause: ProcIdentity
 }
 
 export class CriRuntime implements LabRuntime {
@@ -89,7 +90,7 @@ export class CriRuntime implements LabRuntime {
     if (this.opts.signal.aborted) throw new AbortedError()
   }
 
-  private async startSandbox(name: string, sharePid: boolean, uid: string, attempt: number): Promise<{sb: LabSandbox; pod: RunningPod}> {
+  private async startSandbox(name: string, sharePid: boolean, uid: string, attempt: number): Promise<{sb: LabSandbox; pod: RunningPod; pause: ProcIdentity}> {
     this.checkAbort()
     const cd = this.containerd
     this.say('RunPodSandbox', `${CRI_LAB_NAMESPACE}/${name}`, `attempt=${attempt}`, `pid=${sharePid ? 'POD' : 'CONTAINER'}`)
@@ -99,26 +100,28 @@ export class CriRuntime implements LabRuntime {
     const pausePid = pod.pausePid
     // Ready once pause has its handlers: a SIGTERM sent before would be dropped (a PID 1 without one).
     await waitFor(() => comm(pausePid) === 'pause' && catches(pausePid, SIGTERM), 10_000, `the pause of pod ${name}`, this.opts.signal)
-    this.track(pausePid, `pause of pod ${name}`)
+    const pause = identify(pausePid, `pause of pod ${name}`)
+    if (!pause) throw new Error(`the pause of pod ${name} (PID ${pausePid}) exited as it started`)
+    this.track(pausePid, pause.what)
     this.holdNetns(pausePid)
     const parentPid = procStat(pausePid)?.ppid ?? 0
     const ns = {net: nsOf(pausePid, 'net'), ipc: nsOf(pausePid, 'ipc'), uts: nsOf(pausePid, 'uts'), pid: nsOf(pausePid, 'pid')}
     for (const type of ['net', 'ipc', 'uts', 'pid'] as const) this.madeList.push({what: 'namespace', type, inode: ns[type]})
     this.madeList.push({what: 'namespace', type: 'mnt', inode: nsOf(pausePid, 'mnt')})
     const sb: LabSandbox = {name, sharePid, pausePid, pauseComm: 'pause', parentPid, parentComm: comm(parentPid) ?? 'containerd-shim', sandboxId: `netns:${ns.net}`, ns, podId: pod.id}
-    return {sb, pod}
+    return {sb, pod, pause}
   }
 
   async createSandbox(name: string, opts: {sharePid: boolean}): Promise<LabSandbox> {
-    const {sb, pod} = await this.startSandbox(name, opts.sharePid, randomUUID(), 0)
-    this.pods.push({sb, pod, containers: [], replaced: false})
+    const {sb, pod, pause} = await this.startSandbox(name, opts.sharePid, randomUUID(), 0)
+    this.pods.push({sb, pod, pause, containers: [], replaced: false})
     return sb
   }
 
-  private async startContainer(state: PodState, name: string, cmd: string[]): Promise<LabContainer> {
+  private async startContainer(state: PodState, name: string, cmd: string[], attempt = 0): Promise<LabContainer> {
     this.checkAbort()
-    this.say('CreateContainer+StartContainer', name, ...cmd)
-    const running = await criRunContainer(this.containerd.cri, state.pod, name, cmd)
+    this.say('CreateContainer+StartContainer', name, ...(attempt ? [`attempt=${attempt}`] : []), ...cmd)
+    const running = await criRunContainer(this.containerd.cri, state.pod, name, cmd, 60_000, attempt)
     this.madeList.push({what: 'container', id: running.id, name})
     this.containerd.noteShims()
     const pid = running.pid
@@ -168,8 +171,16 @@ export class CriRuntime implements LabRuntime {
     for (const state of [...this.pods]) {
       if (state.replaced) continue
       this.checkAbort()
-      const status = parsePodStatus(await cd.cri.call('PodSandboxStatus', {podSandboxId: state.pod.id, verbose: true}, 10_000))
-      if (!status || status.pod.ready) continue
+      // containerd marks a sandbox NOTREADY when it handles its pause's exit: a moment after it
+      const pauseGone = !exists(state.pause)
+      let ready = true
+      for (const end = Date.now() + (pauseGone ? 10_000 : 0); ;) {
+        const status = parsePodStatus(await cd.cri.call('PodSandboxStatus', {podSandboxId: state.pod.id, verbose: true}, 10_000))
+        ready = status?.pod.ready ?? true
+        if (!ready || Date.now() >= end) break
+        await sleep(100, this.opts.signal)
+      }
+      if (ready) continue
       this.say('PodSandboxStatus', state.pod.id.slice(0, 12), 'SANDBOX_NOTREADY')
       state.replaced = true
       const listed = parseContainerList(await cd.cri.call('ListContainers', {}, 10_000)).filter((c) => c.podSandboxId === state.pod.id)
@@ -181,11 +192,11 @@ export class CriRuntime implements LabRuntime {
       await cd.cri.call('StopPodSandbox', {podSandboxId: state.pod.id}, 60_000)
       const spec = state.pod.spec
       const attempt = (spec.attempt ?? 0) + 1
-      const {sb, pod} = await this.startSandbox(spec.name, spec.sharePid === true, spec.uid, attempt)
-      const next: PodState = {sb, pod, containers: [], replaced: false}
+      const {sb, pod, pause} = await this.startSandbox(spec.name, spec.sharePid === true, spec.uid, attempt)
+      const next: PodState = {sb, pod, pause, containers: [], replaced: false}
       this.pods.push(next)
       const containers: LabContainer[] = []
-      for (const c of state.containers) containers.push(await this.startContainer(next, c.ctr.name, c.cmd))
+      for (const c of state.containers) containers.push(await this.startContainer(next, c.ctr.name, c.cmd, 1))
       this.say('RemovePodSandbox', state.pod.id.slice(0, 12))
       await cd.cri.call('RemovePodSandbox', {podSandboxId: state.pod.id}, 60_000)
       out.push({old: state.sb, sandbox: sb, attempt, containers})
