@@ -224,6 +224,30 @@ const zombies: Exercise = {
   },
 }
 
+/**
+ * Waits (at most 20 s: the trace asks the CRI socket in the background, every 2 s) until the
+ * trace's sandbox records name these sandboxes as their pods with this attempt; a fact each says
+ * whether it did.
+ */
+async function untilNamed(ctx: LabContext, sbs: LabSandbox[], attempt: number, more: (id: string) => boolean = () => true): Promise<void> {
+  const named = (sb: LabSandbox): boolean => {
+    const rec = ctx.sandboxRecord(sb.sandboxId)
+    return rec?.runtime === 'containerd' && rec.pod?.name === sb.name && rec.pod.namespace === CRI_LAB_NAMESPACE && rec.pod.attempt === attempt
+  }
+  await ctx.waitFor(() => sbs.every((sb) => named(sb) && more(sb.sandboxId)), 20_000, 'the trace to name the pods').catch((err: unknown) => {
+    if (err instanceof AbortedError) throw err
+    // not named in time: the facts below say so
+  })
+  if (attempt === 0) {
+    for (const sb of sbs) {
+      ctx.fact(`the trace names "${sb.name}" ${CRI_LAB_NAMESPACE}/${sb.name} attempt 0, from the CRI socket`, () => {
+        const rec = ctx.sandboxRecord(sb.sandboxId)
+        return {ok: named(sb) && rec?.replaces === null, detail: rec ? JSON.stringify({id: rec.id, runtime: rec.runtime, pod: rec.pod, replaces: rec.replaces}) : `no sandbox record for ${sb.sandboxId}`}
+      })
+    }
+  }
+}
+
 const killPause: Exercise = {
   id: 'kill-pause',
   title: 'What happens to the sandbox when pause dies',
@@ -241,6 +265,9 @@ const killPause: Exercise = {
       cs = await ctx.container(s, 'shared-app', ['sleep', '1000'])
       o = await ctx.sandbox('own', {sharePid: false})
       co = await ctx.container(o, 'own-app', ['sleep', '1000'])
+      // A sandbox re-created later names the one it replaces only if the trace knew the first by its
+      // pod (UID and attempt): on a node a pod lives long before its pause dies; here, wait for it.
+      if (kubelet) await untilNamed(ctx, [s, o], 0)
     })
     await ctx.step(`Kill the infra process of "shared" with SIGTERM`, async () => {
       const from = await ctx.kill(s.pausePid, 'TERM')
@@ -279,11 +306,7 @@ const killPause: Exercise = {
           return {ok, detail: rec ? JSON.stringify({id: rec.id, runtime: rec.runtime, pod: rec.pod, pausePid: rec.pausePid, replaces: rec.replaces}) : `no sandbox record for ${sb.sandboxId}`}
         })
       }
-      // The pods are named from the CRI socket in the background (every 2 s): give the trace time.
-      await ctx.waitFor(() => [s2, o2].every((r) => ctx.sandboxRecord(r.sandbox.sandboxId)?.replaces === r.old.sandboxId), 20_000, 'the trace to name the new sandboxes').catch((err: unknown) => {
-        if (err instanceof AbortedError) throw err
-        // not named in time: the facts say so
-      })
+      await untilNamed(ctx, [s2.sandbox, o2.sandbox], 1, (id) => ctx.sandboxRecord(id)?.replaces !== null)
     })
   },
 }

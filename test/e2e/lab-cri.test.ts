@@ -14,8 +14,9 @@ const CASES: Array<[string, number]> = [
   ['shared-pid', 7],
   ['pid1-ignores-sigterm', 9],
   ['zombies', 9],
-  // 10 as elsewhere, and the kubelet step: 3 for the stopped container, 3 for each new sandbox
-  ['kill-pause', 19],
+  // 10 as elsewhere; both pods named (attempt 0) before pause dies; the kubelet step: 3 for the
+  // stopped container, 3 for each new sandbox
+  ['kill-pause', 21],
   ['stop-continue', 13],
 ]
 
