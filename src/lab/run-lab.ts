@@ -191,6 +191,18 @@ export async function runLab(opts: LabOptions): Promise<LabResult> {
     stepFacts = []
   }
 
+  /**
+   * A runtime with a CRI socket: waits (at most 20 s; the trace asks the socket in the background)
+   * until the trace names the new sandbox as its pod, so that its lines carry the pod's name from
+   * the start. Not named in time: the exercise goes on, as on a node whose runtime is slow.
+   */
+  const untilNamed = async (sb: LabSandbox): Promise<void> => {
+    if (!runtime.criSocket) return
+    await waitFor(() => sandboxRecords.get(sb.sandboxId)?.pod?.name === sb.name, 20_000, `the trace to name pod ${sb.name}`, abort.signal).catch((err: unknown) => {
+      if (err instanceof AbortedError) throw err
+    })
+  }
+
   const ctx: LabContext = {
     runtime,
     signal: abort.signal,
@@ -207,6 +219,7 @@ export async function runLab(opts: LabOptions): Promise<LabResult> {
       sandboxes.push(sb)
       labPids.add(sb.parentPid)
       sink.sandbox(sb)
+      await untilNamed(sb)
       return sb
     },
     async container(sb, name, cmd) {
