@@ -27,7 +27,7 @@ interface PodState {
   sb: LabSandbox
   pod: RunningPod
   /** the containers started in it, with their commands (the kubelet starts them again) */
-  containers: Array<{ctr: LabContainer; running: RunningContainer; cmd: string[]}>
+  containers: Array<{ctr: LabContainer; running: RunningContainer; cmd: string[]; attempt: number}>
   /** a dead sandbox already replaced */
   replaced: boolean
   pause: ProcIdentity
@@ -138,7 +138,7 @@ export class CriRuntime implements LabRuntime {
     if (!sb.sharePid) this.madeList.push({what: 'namespace', type: 'pid', inode: pidns})
     this.madeList.push({what: 'namespace', type: 'mnt', inode: nsOf(pid, 'mnt')})
     const ctr: LabContainer = {name, sandbox: sb, pid, ownPidNs: !sb.sharePid, parentPid, parentComm: comm(parentPid) ?? 'containerd-shim', pidns, ctrId: running.id}
-    state.containers.push({ctr, running, cmd})
+    state.containers.push({ctr, running, cmd, attempt})
     return ctr
   }
 
@@ -196,7 +196,7 @@ export class CriRuntime implements LabRuntime {
       const next: PodState = {sb, pod, pause, containers: [], replaced: false}
       this.pods.push(next)
       const containers: LabContainer[] = []
-      for (const c of state.containers) containers.push(await this.startContainer(next, c.ctr.name, c.cmd, 1))
+      for (const c of state.containers) containers.push(await this.startContainer(next, c.ctr.name, c.cmd, c.attempt + 1))
       this.say('RemovePodSandbox', state.pod.id.slice(0, 12))
       await cd.cri.call('RemovePodSandbox', {podSandboxId: state.pod.id}, 60_000)
       out.push({old: state.sb, sandbox: sb, attempt, containers})
