@@ -275,32 +275,41 @@ export async function runLab(opts: LabOptions): Promise<LabResult> {
 
   sink.exercise(ex, runtimeName)
   try {
-    await runtime.prepare()
-    header = await run.start((r) => {
-      records.push(r)
-      if (r.type === 'event') events.push(r)
-      else if (r.type === 'sandbox') sandboxRecords.set(r.id, r)
-    }, {criSocket: runtime.criSocket})
-    sink.header(header)
-    const died = run.done().then((r) => {
-      liveResult = r
-      if (r.reason === 'bpftrace-exit') {
-        traceDied = true
-        abort.abort()
-      }
-    })
     try {
-      await ex.run(ctx)
+      await runtime.prepare()
     } catch (err) {
-      if (err instanceof AbortedError || abort.signal.aborted) {
-        if (!traceDied) interrupted = true
-      } else if (err instanceof PausetraceError) throw err
-      else error = (err as Error).message
+      // Ctrl-C while the runtime gets ready (the cri runtime starts containerd): nothing to trace;
+      // what it made is removed below, and the result says interrupted
+      if (!(err instanceof AbortedError)) throw err
+      interrupted = true
     }
-    const reason: StopReason = interrupted ? 'interrupt' : 'duration'
-    if (!traceDied) await run.stop(reason)
-    await died
-    flush()
+    if (!interrupted) {
+      header = await run.start((r) => {
+        records.push(r)
+        if (r.type === 'event') events.push(r)
+        else if (r.type === 'sandbox') sandboxRecords.set(r.id, r)
+      }, {criSocket: runtime.criSocket})
+      sink.header(header)
+      const died = run.done().then((r) => {
+        liveResult = r
+        if (r.reason === 'bpftrace-exit') {
+          traceDied = true
+          abort.abort()
+        }
+      })
+      try {
+        await ex.run(ctx)
+      } catch (err) {
+        if (err instanceof AbortedError || abort.signal.aborted) {
+          if (!traceDied) interrupted = true
+        } else if (err instanceof PausetraceError) throw err
+        else error = (err as Error).message
+      }
+      const reason: StopReason = interrupted ? 'interrupt' : 'duration'
+      if (!traceDied) await run.stop(reason)
+      await died
+      flush()
+    }
   } finally {
     run.kill()
     if (header) sink.footer(footer())

@@ -4,6 +4,7 @@
 // the kubelet step, attempt 1, `replaces` set) and leave nothing behind, Ctrl-C included:
 // processes by PID and start time, namespaces, mounts, the temp dirs, the bridge and the cgroups.
 import assert from 'node:assert/strict'
+import {existsSync, readFileSync, readdirSync} from 'node:fs'
 import {killLeftovers, requireTracing, waitFor} from '../helpers/e2e.js'
 import {requireContainerd} from '../helpers/containerd.js'
 import {DECISIVE, assertNothingLeft, lab, type Rec} from '../helpers/lab.js'
@@ -75,5 +76,29 @@ describe('e2e: pausetrace lab --runtime cri (a private containerd)', function ()
     assert.ok(r.lab.filter((x) => x.kind === 'sandbox').length >= 1)
     assertContainerdWasOurs(r)
     await assertNothingLeft(r)
+  })
+
+  it('Ctrl-C while containerd starts: exits 1 as interrupted; its temp dir and process are gone', async () => {
+    const r = await lab(['zombies', '--runtime', 'cri'], {
+      async onStdout(run) {
+        await waitFor(() => run.stdout().includes('"argv":["/usr/bin/containerd"'), 120_000, 'containerd to be started')
+        run.child.kill('SIGINT')
+      },
+    })
+    assert.equal(r.code, 1, r.stderr)
+    assert.equal(r.stderr, 'pausetrace: zombies on cri: the lab was interrupted.\n')
+    const result = r.lab.find((x) => x.kind === 'result') as Rec
+    assert.deepEqual([result.ok, result.interrupted, result.expected, result.leftovers], [false, true, 0, 0])
+    const config = (r.lab.find((x) => x.kind === 'command' && x.argv[0] === '/usr/bin/containerd') as Rec).argv[2] as string
+    assert.match(config, /^\/tmp\/pausetrace-cri-\w+\/config\.toml$/)
+    assert.equal(existsSync(config.slice(0, config.lastIndexOf('/'))), false, 'the temp dir is gone')
+    const running = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).filter((d) => {
+      try {
+        return readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(config)
+      } catch {
+        return false
+      }
+    })
+    assert.deepEqual(running, [], 'no process runs with its config')
   })
 })
