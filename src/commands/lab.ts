@@ -14,19 +14,20 @@ export interface LabListItem {
 
 export default class Lab extends BaseCommand {
   static override summary = 'Run a lab exercise: build a sandbox, act on it, trace it, check what the kernel did'
-  static override description = `With no exercise: lists them (id, title, runtimes). With one: builds the sandboxes it needs (runtime "namespaces": unshare and nsenter around the project's own pause; "podman": real pods, containers run from a busybox directory, nothing pulled), narrates each step and the commands it runs, traces everything live with bpftrace, shows each step's part of the trace next to what the kernel should do, removes everything it made (also on Ctrl-C or failure), checks by id that nothing is left, and checks the whole trace against every expectation. --json prints the trace file's records plus {"type":"lab",…} records (docs/lab.md).
+  static override description = `With no exercise: lists them (id, title, runtimes). With one: builds the sandboxes it needs (runtime "namespaces": unshare and nsenter around the project's own pause; "podman": real pods, containers run from a busybox directory, nothing pulled; "cri": Kubernetes pod sandboxes on a private containerd the lab starts and stops, driven like a kubelet, which also re-creates a sandbox whose pause died), narrates each step and the commands it runs, traces everything live with bpftrace, shows each step's part of the trace next to what the kernel should do, removes everything it made (also on Ctrl-C or failure), checks by id that nothing is left, and checks the whole trace against every expectation. --json prints the trace file's records plus {"type":"lab",…} records (docs/lab.md).
 
 EXIT CODES
   0  every expectation was met, and nothing was left behind
   1  expectations not met (listed), interrupted, or something left behind
   2  usage error (unknown exercise, a runtime the exercise does not support)
-  3  environment: not root; tracefs, BTF, bpftrace, podman, busybox, gcc missing
+  3  environment: not root; tracefs, BTF, bpftrace, podman, containerd, CNI plugins, busybox, gcc missing
   4  trace failed (bpftrace died; the message carries the tail of its stderr)`
 
   static override examples = [
     {description: 'List the exercises', command: '<%= config.bin %> lab'},
     {description: 'Watch pause reap an orphan and ignore SIGHUP', command: 'sudo <%= config.bin %> lab pause-anatomy'},
     {description: 'The grace-period hang, in a real podman pod', command: 'sudo <%= config.bin %> lab pid1-ignores-sigterm --runtime podman'},
+    {description: 'pause killed in a CRI pod sandbox, and the sandbox re-created (attempt 1)', command: 'sudo <%= config.bin %> lab kill-pause --runtime cri'},
   ]
 
   static override args = {

@@ -69,9 +69,13 @@ export async function runPod(cri: CriCaller, spec: PodSpec, deadlineMs = 60_000)
   return {id, spec, config, pausePid: status.pod.pid}
 }
 
-/** CreateContainer and StartContainer: resolves with the container's host PID. */
-export async function runContainer(cri: CriCaller, pod: RunningPod, name: string, cmd: string[], deadlineMs = 60_000): Promise<RunningContainer> {
-  const {containerId: id} = (await cri.call('CreateContainer', {podSandboxId: pod.id, config: containerConfig(pod.spec, name, cmd), sandboxConfig: pod.config}, deadlineMs)) as {containerId: string}
+/**
+ * CreateContainer and StartContainer: resolves with the container's host PID. `attempt`: the
+ * kubelet's restart count (a container started again after its sandbox was re-created gets 1: the
+ * runtime reserves its name per attempt, and the old one may not be removed yet).
+ */
+export async function runContainer(cri: CriCaller, pod: RunningPod, name: string, cmd: string[], deadlineMs = 60_000, attempt = 0): Promise<RunningContainer> {
+  const {containerId: id} = (await cri.call('CreateContainer', {podSandboxId: pod.id, config: containerConfig(pod.spec, name, cmd, attempt), sandboxConfig: pod.config}, deadlineMs)) as {containerId: string}
   await cri.call('StartContainer', {containerId: id}, deadlineMs)
   const pid = parseContainerPid(await cri.call('ContainerStatus', {containerId: id, verbose: true}))
   if (!pid) throw new Error(`container ${name} of ${pod.spec.namespace}/${pod.spec.name}: the runtime gave no PID`)

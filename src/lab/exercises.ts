@@ -1,9 +1,11 @@
 // The lab's exercises: each builds sandboxes, acts on them step by step, and says, as exact
 // patterns over trace events, what the kernel (and the runtime) should do in return.
 import type {Pattern} from './expect.js'
-import type {LabContainer, LabRuntime, LabSandbox, RuntimeName} from './runtime.js'
+import type {LabContainer, LabRuntime, LabSandbox, Resynced, RuntimeName} from './runtime.js'
+import type {SandboxRecord} from '../events/types.js'
 import {caughtSignals, childrenOf} from '../proc/read.js'
-import {catches, comm, innerPid, nsOf, procStat, zombiesOf} from './procs.js'
+import {AbortedError, catches, comm, innerPid, nsOf, procStat, zombiesOf} from './procs.js'
+import {CRI_LAB_NAMESPACE, KUBELET_GRACE_SECONDS} from './runtime-cri.js'
 
 export interface LabContext {
   runtime: LabRuntime
@@ -15,8 +17,12 @@ export interface LabContext {
   container(sb: LabSandbox, name: string, cmd: string[]): Promise<LabContainer>
   /** an event that must be in the trace, from the start of this step on */
   expect(text: string, pattern: Pattern): void
-  /** an event that must not be in the trace from the start of this step on */
-  expectNone(text: string, pattern: Pattern): void
+  /** an event that must not be in the trace from the start of this step on (`thisStep`: until its end only) */
+  expectNone(text: string, pattern: Pattern, opts?: {thisStep?: boolean}): void
+  /** the runtime's kubelet, where it has one: dead sandboxes run again (attempt + 1), each shown as made */
+  resync(): Promise<Resynced[]>
+  /** the last sandbox record the trace gave for this id */
+  sandboxRecord(id: string): SandboxRecord | undefined
   /** a fact read from /proc once the step's events were seen */
   fact(text: string, read: () => {ok: boolean; detail?: string}): void
   /** `kill -s SIG PID` run as a process of its own (the sender the trace shows); resolves to its PID */
@@ -63,7 +69,7 @@ function orphaner(code: number, tail: string): string[] {
 const pauseAnatomy: Exercise = {
   id: 'pause-anatomy',
   title: 'What pause does: SIGTERM and SIGINT end it through its handlers; SIGCHLD makes it reap',
-  runtimes: ['namespaces'],
+  runtimes: ['namespaces', 'cri'],
   summary:
     "Kubernetes' pause installs exactly three handlers: SIGINT and SIGTERM call exit(0), SIGCHLD reaps with waitpid(-1, NULL, WNOHANG) until nothing is left. Every other signal keeps its default action, and the kernel drops a default-action signal sent to the PID 1 of a namespace: from inside the namespace all of them, SIGKILL and SIGSTOP included; from the host all but SIGKILL and SIGSTOP, which are forced. The lab's own pause (src/lab/pause.c) does the same; this exercise shows each handler at work in the trace.",
   async run(ctx) {
@@ -115,7 +121,7 @@ const pauseAnatomy: Exercise = {
 const sharedPid: Exercise = {
   id: 'shared-pid',
   title: 'shareProcessNamespace true vs false: who is PID 1, who reaps orphans',
-  runtimes: ['namespaces', 'podman'],
+  runtimes: ['namespaces', 'podman', 'cri'],
   summary:
     "With shareProcessNamespace: true every container joins the infra process's PID namespace: the infra process is their PID 1, it adopts their orphans and must reap them, and `kill 1` in a container signals it. With false, each container is PID 1 of a namespace of its own: its first process adopts its orphans, and the infra process never hears of them.",
   async run(ctx) {
@@ -152,7 +158,7 @@ const sharedPid: Exercise = {
 const pid1IgnoresSigterm: Exercise = {
   id: 'pid1-ignores-sigterm',
   title: 'A PID 1 with no SIGTERM handler drops SIGTERM, from the host and from inside; SIGKILL still lands',
-  runtimes: ['namespaces', 'podman'],
+  runtimes: ['namespaces', 'podman', 'cri'],
   summary:
     "The kernel drops a signal sent to the PID 1 of a namespace when PID 1 has no handler for it (its action is the default): from inside the namespace every such signal, stop signals and SIGKILL included; from an ancestor namespace (the host) every one but SIGKILL and SIGSTOP, which are forced. So a container whose first process is a plain program (no init, no handler) ignores the SIGTERM of `kubectl delete`, and the pod waits out its whole grace period until the SIGKILL.",
   async run(ctx) {
@@ -187,7 +193,7 @@ const pid1IgnoresSigterm: Exercise = {
 const zombies: Exercise = {
   id: 'zombies',
   title: 'A PID 1 that never reaps keeps zombies; pause as PID 1 reaps the same',
-  runtimes: ['namespaces', 'podman'],
+  runtimes: ['namespaces', 'podman', 'cri'],
   summary:
     "An orphan is re-parented to the init of its PID namespace, which must wait() for it, or it stays a zombie. A container whose PID 1 is a program that never waits (here `sleep`) collects zombies; in a pod with shareProcessNamespace: true the orphan goes to the infra process instead, which reaps it.",
   async run(ctx) {
@@ -218,22 +224,50 @@ const zombies: Exercise = {
   },
 }
 
+/**
+ * Waits (at most 20 s: the trace asks the CRI socket in the background, every 2 s) until the
+ * trace's sandbox records name these sandboxes as their pods with this attempt; a fact each says
+ * whether it did.
+ */
+async function untilNamed(ctx: LabContext, sbs: LabSandbox[], attempt: number, more: (id: string) => boolean = () => true): Promise<void> {
+  const named = (sb: LabSandbox): boolean => {
+    const rec = ctx.sandboxRecord(sb.sandboxId)
+    return rec?.runtime === 'containerd' && rec.pod?.name === sb.name && rec.pod.namespace === CRI_LAB_NAMESPACE && rec.pod.attempt === attempt
+  }
+  await ctx.waitFor(() => sbs.every((sb) => named(sb) && more(sb.sandboxId)), 20_000, 'the trace to name the pods').catch((err: unknown) => {
+    if (err instanceof AbortedError) throw err
+    // not named in time: the facts below say so
+  })
+  if (attempt === 0) {
+    for (const sb of sbs) {
+      ctx.fact(`the trace names "${sb.name}" ${CRI_LAB_NAMESPACE}/${sb.name} attempt 0, from the CRI socket`, () => {
+        const rec = ctx.sandboxRecord(sb.sandboxId)
+        return {ok: named(sb) && rec?.replaces === null, detail: rec ? JSON.stringify({id: rec.id, runtime: rec.runtime, pod: rec.pod, replaces: rec.replaces}) : `no sandbox record for ${sb.sandboxId}`}
+      })
+    }
+  }
+}
+
 const killPause: Exercise = {
   id: 'kill-pause',
   title: 'What happens to the sandbox when pause dies',
-  runtimes: ['namespaces', 'podman'],
+  runtimes: ['namespaces', 'podman', 'cri'],
   summary:
-    "The infra process holds the sandbox's namespaces. When it dies in a pod that shares its PID namespace, the kernel SIGKILLs every other process of that namespace: the whole pod goes at once. When each container has its own PID namespace, the containers live on in the dead sandbox's network namespace, and nothing on this machine notices; on Kubernetes the kubelet sees the sandbox die (SandboxChanged), kills the containers and starts a new sandbox with a new pause (vagrant/README.md walks through it).",
+    "The infra process holds the sandbox's namespaces. When it dies in a pod that shares its PID namespace, the kernel SIGKILLs every other process of that namespace: the whole pod goes at once. When each container has its own PID namespace, the containers live on in the dead sandbox's network namespace, and nothing on this machine notices; on Kubernetes the kubelet sees the sandbox die (SandboxChanged), kills the containers and starts a new sandbox with a new pause (vagrant/README.md walks through it). The cri runtime plays that kubelet: its sync loop finds both sandboxes NOTREADY, stops the container that lived on (the runtime's SIGTERM, then SIGKILL after the grace period), runs each pod again with attempt 1 and starts its container again.",
   async run(ctx) {
     let s!: LabSandbox
     let o!: LabSandbox
     let cs!: LabContainer
     let co!: LabContainer
+    const kubelet = ctx.runtime.resync !== undefined
     await ctx.step('Build two sandboxes with one `sleep` container each: "shared" (shareProcessNamespace: true) and "own" (false)', async () => {
       s = await ctx.sandbox('shared', {sharePid: true})
       cs = await ctx.container(s, 'shared-app', ['sleep', '1000'])
       o = await ctx.sandbox('own', {sharePid: false})
       co = await ctx.container(o, 'own-app', ['sleep', '1000'])
+      // A sandbox re-created later names the one it replaces only if the trace knew the first by its
+      // pod (UID and attempt): on a node a pod lives long before its pause dies; here, wait for it.
+      if (kubelet) await untilNamed(ctx, [s, o], 0)
     })
     await ctx.step(`Kill the infra process of "shared" with SIGTERM`, async () => {
       const from = await ctx.kill(s.pausePid, 'TERM')
@@ -248,9 +282,31 @@ const killPause: Exercise = {
       await ctx.kill(o.pausePid, 'TERM')
       ctx.expect(`${o.pauseComm} exits with code 0`, {kind: 'exit', proc: pauseRef(o), code: 0, groupDead: true})
       ctx.expect(`${o.parentComm} reaps it: exited 0`, {kind: 'reap', reaper: {pid: o.parentPid}, child: {pid: o.pausePid}, status: {exited: 0}})
-      ctx.expectNone('the container gets no signal at all', {kind: 'signal', to: {pid: co.pid}})
+      // with a kubelet (cri), the next step stops this container: until then, nothing signals it
+      ctx.expectNone('the container gets no signal at all', {kind: 'signal', to: {pid: co.pid}}, {thisStep: kubelet})
       ctx.fact("the container's sleep lives on, in the sandbox's network namespace", () => ({ok: procStat(co.pid)?.state === 'S' && nsOf(co.pid, 'net') === o.ns.net, detail: `sleep[${co.pid}] in net:[${nsOf(co.pid, 'net')}]`}))
-      ctx.say('Nothing here re-creates the sandbox. On Kubernetes the kubelet would now report SandboxChanged, kill this container and start a new pause: see vagrant/README.md.')
+      if (!kubelet) ctx.say('Nothing here re-creates the sandbox. On Kubernetes the kubelet would now report SandboxChanged, kill this container and start a new pause: see vagrant/README.md.')
+    })
+    if (kubelet) await ctx.step("The kubelet's sync loop: PodSandboxStatus says NOTREADY for both pods; each is stopped, run again with attempt 1, and its container started again", async () => {
+      const redone = await ctx.resync()
+      const s2 = redone.find((r) => r.old === s)
+      const o2 = redone.find((r) => r.old === o)
+      if (!s2 || !o2 || s2.containers.length !== 1 || o2.containers.length !== 1) throw new Error(`the kubelet re-created ${redone.map((r) => `${r.old.name} (${r.containers.length} container(s))`).join(', ') || 'nothing'}, not both pods with their container`)
+      const coRef: Pattern = {pid: co.pid, innerPid: 1, comm: 'sleep', role: 'container', sandbox: o.sandboxId}
+      ctx.expect('"own": the runtime stops the container that lived on: SIGTERM from runc, dropped (sleep is PID 1 without a handler)', {kind: 'signal', sig: SIG.TERM, via: 'kill', from: {comm: 'runc'}, to: coRef, result: 'ignored'})
+      ctx.expect(`after the ${KUBELET_GRACE_SECONDS} s grace period, SIGKILL from runc`, {kind: 'signal', sig: SIG.KILL, via: 'kill', from: {comm: 'runc'}, to: coRef, result: 'delivered'})
+      ctx.expect(`${co.parentComm} reaps it: killed by SIGKILL`, {kind: 'reap', reaper: {pid: co.parentPid}, child: {pid: co.pid}, status: {signaled: SIG.KILL, core: false}})
+      for (const r of [s2, o2]) {
+        const sb = r.sandbox
+        ctx.expect(`"${sb.name}", attempt ${r.attempt}: a new pause is exec'd as PID 1 of a new sandbox`, {kind: 'exec', proc: pauseRef(sb)})
+        ctx.expect(`"${sb.name}", attempt ${r.attempt}: its container's sleep is exec'd again, in the new sandbox`, {kind: 'exec', proc: {pid: r.containers[0].pid, comm: 'sleep', role: 'container', sandbox: sb.sandboxId}})
+        ctx.fact(`the trace names "${sb.name}" ${CRI_LAB_NAMESPACE}/${sb.name} attempt ${r.attempt}, replacing ${r.old.sandboxId}`, () => {
+          const rec = ctx.sandboxRecord(sb.sandboxId)
+          const ok = rec?.runtime === 'containerd' && rec.pod?.name === sb.name && rec.pod.namespace === CRI_LAB_NAMESPACE && rec.pod.attempt === r.attempt && rec.replaces === r.old.sandboxId && rec.pausePid === sb.pausePid
+          return {ok, detail: rec ? JSON.stringify({id: rec.id, runtime: rec.runtime, pod: rec.pod, pausePid: rec.pausePid, replaces: rec.replaces}) : `no sandbox record for ${sb.sandboxId}`}
+        })
+      }
+      await untilNamed(ctx, [s2.sandbox, o2.sandbox], 1, (id) => ctx.sandboxRecord(id)?.replaces !== null)
     })
   },
 }
@@ -258,7 +314,7 @@ const killPause: Exercise = {
 const stopContinue: Exercise = {
   id: 'stop-continue',
   title: 'SIGSTOP and SIGCONT, seen through waitpid with WUNTRACED|WCONTINUED',
-  runtimes: ['namespaces', 'podman'],
+  runtimes: ['namespaces', 'podman', 'cri'],
   summary:
     "A stopped or continued child is reported to its parent only if the parent asks: wait4 with WUNTRACED (stops) and WCONTINUED (continues), as job-control shells do. pause asks for neither (and sets SA_NOCLDSTOP), nor do the runtimes' reapers. Here a supervisor (labkit, a small static helper) waits for its worker with both flags.",
   async run(ctx) {

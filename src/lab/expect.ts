@@ -16,6 +16,8 @@ export interface Expectation {
   step: number
   /** only events from this trace time on count (the start of its step, in ns) */
   sinceT?: number
+  /** only events up to this trace time count (an absent one held for its own step only, in ns) */
+  untilT?: number
 }
 
 /** A fact read from /proc at one moment of the exercise. */
@@ -60,7 +62,8 @@ export function matchesPattern(value: unknown, pattern: PatternValue): boolean {
 
 export function checkExpectation(x: Expectation, events: readonly TraceEvent[]): CheckResult {
   const since = x.sinceT ?? 0
-  const event = events.find((e) => e.t >= since && matchesPattern(e, x.pattern))
+  const until = x.untilT ?? Infinity
+  const event = events.find((e) => e.t >= since && e.t <= until && matchesPattern(e, x.pattern))
   return {expectation: x, ok: x.absent ? event === undefined : event !== undefined, event}
 }
 

@@ -119,6 +119,7 @@ export class TextSink implements LabSink {
     const count = (w: Made['what']): number => made.filter((m) => m.what === w).length
     const parts = [`${count('process')} process(es)`, `${count('namespace')} namespace(s)`]
     if (count('pod')) parts.push(`${count('pod')} pod(s)`, `${count('container')} container(s)`)
+    if (count('sandbox')) parts.push(`${count('sandbox')} pod sandbox(es)`, `${count('container')} container(s)`)
     if (count('mount')) parts.push(`${count('mount')} mount(s)`)
     parts.push(`${count('directory')} directory`)
     if (leftovers.length === 0) this.write(`${INDENT}nothing is left of ${parts.join(', ')}.`)

@@ -18,6 +18,7 @@ import {JsonSink, TextSink, type LabSink} from './output.js'
 import {AbortedError, identify, sleep, waitFor, type ProcIdentity} from './procs.js'
 import {NamespacesRuntime} from './runtime-namespaces.js'
 import {PodmanRuntime} from './runtime-podman.js'
+import {CriRuntime} from './runtime-cri.js'
 import {RUNTIMES, type LabContainer, type LabRuntime, type LabSandbox, type Leftover, type Made, type RuntimeName} from './runtime.js'
 
 export interface LabOptions {
@@ -57,7 +58,10 @@ export class LabMismatchError extends PausetraceError {
 export function resolveRuntime(ex: Exercise, runtime: string | undefined): RuntimeName {
   const r = runtime ?? 'namespaces'
   if (!(RUNTIMES as readonly string[]).includes(r)) throw new UsageError(`--runtime ${JSON.stringify(r)} is not a lab runtime; use one of: ${RUNTIMES.join(', ')}.`)
-  if (!ex.runtimes.includes(r as RuntimeName)) throw new UsageError(`exercise ${ex.id} runs on ${ex.runtimes.join(' and ')} only; use --runtime ${ex.runtimes[0]}.`)
+  if (!ex.runtimes.includes(r as RuntimeName)) {
+    const on = ex.runtimes.length > 1 ? `${ex.runtimes.slice(0, -1).join(', ')} and ${ex.runtimes.at(-1)}` : ex.runtimes[0]
+    throw new UsageError(`exercise ${ex.id} runs on ${on} only; use --runtime ${ex.runtimes[0]}.`)
+  }
   return r as RuntimeName
 }
 
@@ -102,9 +106,11 @@ export async function runLab(opts: LabOptions): Promise<LabResult> {
   }
   const sink: LabSink = opts.json ? new JsonSink(write) : new TextSink(write)
 
-  const runtime: LabRuntime = runtimeName === 'podman' ? new PodmanRuntime({log: (argv) => sink.command(argv), signal: abort.signal}) : new NamespacesRuntime({log: (argv) => sink.command(argv), signal: abort.signal})
+  const runtimeOpts = {log: (argv: string[]) => sink.command(argv), signal: abort.signal}
+  const runtime: LabRuntime = runtimeName === 'podman' ? new PodmanRuntime(runtimeOpts) : runtimeName === 'cri' ? new CriRuntime(runtimeOpts) : new NamespacesRuntime(runtimeOpts)
   const records: LiveRecord[] = []
   const events: TraceEvent[] = []
+  const sandboxRecords = new Map<string, SandboxRecord>()
   const sandboxes: LabSandbox[] = []
   const labPids = new Set<number>()
   const expectations: Expectation[] = []
@@ -159,6 +165,8 @@ export async function runLab(opts: LabOptions): Promise<LabResult> {
   let stepNo = 0
   let stepSinceT = 0
   let stepExpect: Expectation[] = []
+  /** absent expectations held until the end of their step only */
+  let stepBounded: Expectation[] = []
   let stepFacts: Array<{text: string; read: () => {ok: boolean; detail?: string}}> = []
   const stepTimeout = opts.stepTimeoutMs ?? 15_000
 
@@ -173,12 +181,26 @@ export async function runLab(opts: LabOptions): Promise<LabResult> {
     }
     // Let the events that follow (exits, reaps) through the decoder's reorder window.
     await sleep(450, abort.signal)
+    for (const x of stepBounded) x.untilT = nowT()
     flush()
     const f: Fact[] = stepFacts.map((s) => ({...s.read(), text: s.text, step: stepNo}))
     facts.push(...f)
     sink.checks(stepNo, checkAll(stepExpect, events), f)
     stepExpect = []
+    stepBounded = []
     stepFacts = []
+  }
+
+  /**
+   * A runtime with a CRI socket: waits (at most 20 s; the trace asks the socket in the background)
+   * until the trace names the new sandbox as its pod, so that its lines carry the pod's name from
+   * the start. Not named in time: the exercise goes on, as on a node whose runtime is slow.
+   */
+  const untilNamed = async (sb: LabSandbox): Promise<void> => {
+    if (!runtime.criSocket) return
+    await waitFor(() => sandboxRecords.get(sb.sandboxId)?.pod?.name === sb.name, 20_000, `the trace to name pod ${sb.name}`, abort.signal).catch((err: unknown) => {
+      if (err instanceof AbortedError) throw err
+    })
   }
 
   const ctx: LabContext = {
@@ -197,6 +219,7 @@ export async function runLab(opts: LabOptions): Promise<LabResult> {
       sandboxes.push(sb)
       labPids.add(sb.parentPid)
       sink.sandbox(sb)
+      await untilNamed(sb)
       return sb
     },
     async container(sb, name, cmd) {
@@ -205,15 +228,30 @@ export async function runLab(opts: LabOptions): Promise<LabResult> {
       sink.container(c)
       return c
     },
+    async resync() {
+      const done = runtime.resync ? await runtime.resync() : []
+      for (const r of done) {
+        sandboxes.push(r.sandbox)
+        labPids.add(r.sandbox.parentPid)
+        sink.sandbox(r.sandbox)
+        for (const c of r.containers) {
+          labPids.add(c.parentPid)
+          sink.container(c)
+        }
+      }
+      return done
+    },
+    sandboxRecord: (id) => sandboxRecords.get(id),
     expect(text: string, pattern: Pattern) {
       const x = {text, pattern, step: stepNo, sinceT: stepSinceT}
       expectations.push(x)
       stepExpect.push(x)
     },
-    expectNone(text: string, pattern: Pattern) {
-      const x = {text, pattern, absent: true, step: stepNo, sinceT: stepSinceT}
+    expectNone(text: string, pattern: Pattern, o?: {thisStep?: boolean}) {
+      const x: Expectation = {text, pattern, absent: true, step: stepNo, sinceT: stepSinceT}
       expectations.push(x)
       stepExpect.push(x)
+      if (o?.thisStep) stepBounded.push(x)
     },
     fact(text, read) {
       stepFacts.push({text, read})
@@ -237,31 +275,41 @@ export async function runLab(opts: LabOptions): Promise<LabResult> {
 
   sink.exercise(ex, runtimeName)
   try {
-    await runtime.prepare()
-    header = await run.start((r) => {
-      records.push(r)
-      if (r.type === 'event') events.push(r)
-    })
-    sink.header(header)
-    const died = run.done().then((r) => {
-      liveResult = r
-      if (r.reason === 'bpftrace-exit') {
-        traceDied = true
-        abort.abort()
-      }
-    })
     try {
-      await ex.run(ctx)
+      await runtime.prepare()
     } catch (err) {
-      if (err instanceof AbortedError || abort.signal.aborted) {
-        if (!traceDied) interrupted = true
-      } else if (err instanceof PausetraceError) throw err
-      else error = (err as Error).message
+      // Ctrl-C while the runtime gets ready (the cri runtime starts containerd): nothing to trace;
+      // what it made is removed below, and the result says interrupted
+      if (!(err instanceof AbortedError)) throw err
+      interrupted = true
     }
-    const reason: StopReason = interrupted ? 'interrupt' : 'duration'
-    if (!traceDied) await run.stop(reason)
-    await died
-    flush()
+    if (!interrupted) {
+      header = await run.start((r) => {
+        records.push(r)
+        if (r.type === 'event') events.push(r)
+        else if (r.type === 'sandbox') sandboxRecords.set(r.id, r)
+      }, {criSocket: runtime.criSocket})
+      sink.header(header)
+      const died = run.done().then((r) => {
+        liveResult = r
+        if (r.reason === 'bpftrace-exit') {
+          traceDied = true
+          abort.abort()
+        }
+      })
+      try {
+        await ex.run(ctx)
+      } catch (err) {
+        if (err instanceof AbortedError || abort.signal.aborted) {
+          if (!traceDied) interrupted = true
+        } else if (err instanceof PausetraceError) throw err
+        else error = (err as Error).message
+      }
+      const reason: StopReason = interrupted ? 'interrupt' : 'duration'
+      if (!traceDied) await run.stop(reason)
+      await died
+      flush()
+    }
   } finally {
     run.kill()
     if (header) sink.footer(footer())

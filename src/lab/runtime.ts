@@ -4,7 +4,7 @@
 import type {CommandLog} from './exec.js'
 import type {ProcIdentity} from './procs.js'
 
-export const RUNTIMES = ['namespaces', 'podman'] as const
+export const RUNTIMES = ['namespaces', 'podman', 'cri'] as const
 export type RuntimeName = (typeof RUNTIMES)[number]
 
 export interface LabSandbox {
@@ -14,7 +14,7 @@ export interface LabSandbox {
   sharePid: boolean
   /** host PID of the infra process, PID 1 of the sandbox's PID namespace */
   pausePid: number
-  /** "pause" (the lab's own) or "catatonit" (podman's) */
+  /** "pause" (the lab's own, also the cri runtime's sandbox image) or "catatonit" (podman's) */
   pauseComm: string
   /** the process that started the infra process and will reap it */
   parentPid: number
@@ -22,7 +22,7 @@ export interface LabSandbox {
   /** the id pausetrace gives the sandbox: `netns:<inode>` */
   sandboxId: string
   ns: {net: number; ipc: number; uts: number; pid: number}
-  /** podman's pod id; undefined for bare namespaces */
+  /** podman's pod id, or the CRI's pod sandbox id; undefined for bare namespaces */
   podId?: string
 }
 
@@ -37,7 +37,7 @@ export interface LabContainer {
   parentPid: number
   parentComm: string
   pidns: number
-  /** podman's container id */
+  /** podman's or the CRI's container id */
   ctrId?: string
 }
 
@@ -45,6 +45,8 @@ export interface LabContainer {
 export type Made =
   | {what: 'process'; pid: number; start: string; comm: string}
   | {what: 'pod'; id: string; name: string}
+  /** a CRI pod sandbox (the cri runtime's private containerd) */
+  | {what: 'sandbox'; id: string; name: string}
   | {what: 'container'; id: string; name: string}
   | {what: 'namespace'; type: 'net' | 'ipc' | 'uts' | 'pid' | 'mnt'; inode: number}
   | {what: 'directory'; path: string}
@@ -59,6 +61,14 @@ export interface Leftover {
   fix: string
 }
 
+/** A sandbox the runtime's kubelet found dead and ran again (attempt + 1), with its containers. */
+export interface Resynced {
+  old: LabSandbox
+  sandbox: LabSandbox
+  attempt: number
+  containers: LabContainer[]
+}
+
 export interface LabRuntime {
   readonly name: RuntimeName
   /** checks what this runtime needs and prepares its files; throws EnvironmentError with the fix */
@@ -68,6 +78,13 @@ export interface LabRuntime {
   runContainer(sb: LabSandbox, name: string, cmd: string[]): Promise<LabContainer>
   /** runs a command inside a container's namespaces and waits for it; returns its stdout and the PID that ran it */
   execIn(ctr: LabContainer, cmd: string[]): Promise<{pid: number; stdout: string}>
+  /**
+   * A kubelet's sync loop, once, where the runtime has one (cri): every sandbox found dead is
+   * stopped and run again with attempt + 1, its containers started again.
+   */
+  resync?(): Promise<Resynced[]>
+  /** the CRI socket the live trace asks to name the pods, where the runtime has one (after prepare) */
+  readonly criSocket?: string
   /** everything made so far, by id */
   made(): Made[]
   /**

@@ -25,6 +25,8 @@ export interface LiveOptions {
   /** one-line notices for the user */
   log: (line: string) => void
   stopStepMs?: number
+  /** the CRI socket to name pods from (the lab's private containerd); else the usual search */
+  criSocket?: string
 }
 
 export interface LiveResult extends SessionResult {
@@ -58,7 +60,7 @@ export class LiveTrace {
 
   constructor(private readonly opts: LiveOptions, private readonly sink: (rec: LiveRecord) => void) {
     const resolver = new ProcfsResolver()
-    this.meta = podMetadata({background: true, onRefresh: () => this.tracker.scheduleRescan()})
+    this.meta = podMetadata({background: true, criSocket: opts.criSocket, onRefresh: () => this.tracker.scheduleRescan()})
     this.tracker = new SandboxTracker({
       // podman and the CRI socket asked in the background after the first scan; a changed answer is looked at again
       meta: this.meta,

@@ -102,14 +102,17 @@ export class LiveRun {
     this.opts.onWriteFailed?.()
   }
 
-  /** Starts bpftrace; once every probe is attached, the header goes to the file and to `onRecord`. */
-  async start(onRecord?: (r: LiveRecord) => void): Promise<HeaderRecord> {
+  /**
+   * Starts bpftrace; once every probe is attached, the header goes to the file and to `onRecord`.
+   * `criSocket`: a CRI socket known only now (the lab's private containerd, started after open()).
+   */
+  async start(onRecord?: (r: LiveRecord) => void, more: {criSocket?: string} = {}): Promise<HeaderRecord> {
     // a sink could not write already (the lab's first lines): no trace to start
     this.check()
     const {writer} = this
     const maxSize = this.opts.file?.maxSize
     try {
-      const live = new LiveTrace({bpftrace: this.bpftrace, filters: this.opts.filters, host: this.opts.host, argv: this.opts.argv, log: this.opts.notice}, (r) => {
+      const live = new LiveTrace({bpftrace: this.bpftrace, filters: this.opts.filters, host: this.opts.host, argv: this.opts.argv, log: this.opts.notice, criSocket: more.criSocket}, (r) => {
         if (writer) {
           writer.write(r)
           if (writer.error) this.writeFailed(writer.error, writer.where)

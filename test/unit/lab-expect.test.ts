@@ -61,6 +61,13 @@ describe('lab expectations', () => {
       const later = checkExpectation({...none, sinceT: 685963147}, EVENTS)
       assert.deepEqual([later.ok, later.event], [true, undefined])
     })
+
+    it('an absent expectation held for its step only (untilT) ignores what comes after the step', () => {
+      const none: Expectation = {text: 'no SIGSTOP', step: 1, absent: true, pattern: {kind: 'signal', sig: 19}}
+      assert.deepEqual(checkExpectation({...none, untilT: 685963145}, EVENTS).ok, true)
+      const at = checkExpectation({...none, untilT: 685963146}, EVENTS)
+      assert.deepEqual([at.ok, at.event?.t], [false, 685963146])
+    })
   })
 
   it('verdict counts expectations and facts, and lists what is missing', () => {

@@ -90,12 +90,12 @@ describe('lab catalogue', () => {
     assert.deepEqual(
       EXERCISES.map((e) => [e.id, e.runtimes.join(',')]),
       [
-        ['pause-anatomy', 'namespaces'],
-        ['shared-pid', 'namespaces,podman'],
-        ['pid1-ignores-sigterm', 'namespaces,podman'],
-        ['zombies', 'namespaces,podman'],
-        ['kill-pause', 'namespaces,podman'],
-        ['stop-continue', 'namespaces,podman'],
+        ['pause-anatomy', 'namespaces,cri'],
+        ['shared-pid', 'namespaces,podman,cri'],
+        ['pid1-ignores-sigterm', 'namespaces,podman,cri'],
+        ['zombies', 'namespaces,podman,cri'],
+        ['kill-pause', 'namespaces,podman,cri'],
+        ['stop-continue', 'namespaces,podman,cri'],
       ],
     )
   })
@@ -104,8 +104,10 @@ describe('lab catalogue', () => {
     const anatomy = findExercise('pause-anatomy')!
     assert.equal(resolveRuntime(findExercise('zombies')!, undefined), 'namespaces')
     assert.equal(resolveRuntime(findExercise('zombies')!, 'podman'), 'podman')
-    assert.throws(() => resolveRuntime(anatomy, 'podman'), (e: Error) => e instanceof UsageError && e.exitCode === 2 && e.message === 'exercise pause-anatomy runs on namespaces only; use --runtime namespaces.')
-    assert.throws(() => resolveRuntime(anatomy, 'docker'), (e: Error) => e instanceof UsageError && e.message === '--runtime "docker" is not a lab runtime; use one of: namespaces, podman.')
+    assert.equal(resolveRuntime(findExercise('kill-pause')!, 'cri'), 'cri')
+    assert.equal(resolveRuntime(anatomy, 'cri'), 'cri')
+    assert.throws(() => resolveRuntime(anatomy, 'podman'), (e: Error) => e instanceof UsageError && e.exitCode === 2 && e.message === 'exercise pause-anatomy runs on namespaces and cri only; use --runtime namespaces.')
+    assert.throws(() => resolveRuntime(anatomy, 'docker'), (e: Error) => e instanceof UsageError && e.message === '--runtime "docker" is not a lab runtime; use one of: namespaces, podman, cri.')
   })
 
   it('hides thread events and the runtime\'s own runc processes from the text view, nothing else', () => {
