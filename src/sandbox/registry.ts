@@ -194,7 +194,10 @@ export function sandboxRecord(s: Sandbox): SandboxRecord {
  */
 function isSuccessor(old: Sandbox, s: Sandbox): boolean {
   if (!old.pod?.uid || !s.pod?.uid) return false
-  return old.pod.uid !== s.pod.uid || (old.pod.attempt ?? 0) !== (s.pod.attempt ?? 0)
+  if (old.pod.uid === s.pod.uid && (old.pod.attempt ?? 0) === (s.pod.attempt ?? 0)) return false
+  // The same pause named better (the CRI's answer after a cgroup's guess) is the same sandbox;
+  // the same source naming another pod or attempt, or another pause, is a new one.
+  return old.pausePid !== s.pausePid || old.runtime === s.runtime
 }
 
 export function replacedBy(s: Sandbox, earlier: Sandbox[]): string | null {
@@ -256,8 +259,9 @@ export class SandboxIndex implements Classifier {
     /** told when an event changed what is known of a sandbox (its PID namespace is shared) */
     private readonly onLearned?: (id: string) => void,
     /**
-     * told when a process not seen at the last look acts in a known sandbox of a CRI runtime (a
-     * container started since): only a new look, and the runtime asked again, can name its container
+     * told when a process not seen at the last look acts in a known sandbox of a CRI runtime, or in
+     * one not named yet (a CRI pod made after the last look is bare namespaces until the runtime is
+     * asked again): only a new look, and the runtime asked again, can name it and its container
      */
     private readonly onNewMember?: (info: ProcInfo) => void,
   ) {}
@@ -353,7 +357,7 @@ export class SandboxIndex implements Classifier {
       this.onLearned?.(s.id)
     }
     const container = isPause ? undefined : s.containers?.[info.pid]
-    if (container === undefined && !isPause && CRI_RUNTIMES.has(s.runtime) && !this.memberSets.get(s.id)?.has(info.pid)) this.onNewMember?.(info)
+    if (container === undefined && !isPause && (CRI_RUNTIMES.has(s.runtime) || s.pod === null) && !this.memberSets.get(s.id)?.has(info.pid)) this.onNewMember?.(info)
     return container === undefined ? {sandbox: s.id, role: isPause ? 'pause' : 'container'} : {sandbox: s.id, role: 'container', container}
   }
 

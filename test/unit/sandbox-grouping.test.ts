@@ -122,7 +122,7 @@ describe('sandbox grouping on real-node layouts', () => {
     })
     const look = (procs: ProcEntry[], snap: CriSnapshot): Sandbox[] => groupSandboxes(procs, HOST, (s, p, m) => resolvePodMeta(s, p, m, {cri: snap}), criRuntimePods(snap))
 
-    it('a process the last look did not list, in a CRI pod, asks for a new look; not the pause, a named member, or a sandbox without a CRI runtime', () => {
+    it('a process the last look did not list, in a CRI pod, asks for a new look; so does one in a sandbox not named yet; not the pause, a named member, or a pod of a non-CRI runtime', () => {
       const asked: number[] = []
       const index = new SandboxIndex(HOST, undefined, undefined, (i) => asked.push(i.pid))
       index.update(look([pause], snapWith(null)))
@@ -132,11 +132,16 @@ describe('sandbox grouping on real-node layouts', () => {
       index.update(look([pause, ctr], snapWith(501)))
       assert.deepEqual(index.classify(info(ctr)), {sandbox: 'ipcns:61', role: 'container', container: 'main'})
       assert.deepEqual(asked, [501])
-      // a sandbox no CRI runtime named (bare namespaces, podman) has no container names to learn
+      // a sandbox not named yet may be a CRI pod made after the last look (the runtime names it only
+      // when asked again): it asks too; one a non-CRI runtime named (podman) has nothing to learn
       const bare = new SandboxIndex(HOST, undefined, undefined, (i) => asked.push(i.pid))
       bare.update(groupSandboxes([pause], HOST))
       assert.deepEqual(bare.classify(info(ctr)), {sandbox: 'ipcns:61', role: 'container'})
-      assert.deepEqual(asked, [501])
+      assert.deepEqual(asked, [501, 501])
+      const podman = new SandboxIndex(HOST, undefined, undefined, (i) => asked.push(i.pid))
+      podman.update(groupSandboxes([pause], HOST, () => ({runtime: 'podman', pod: {name: 'p', namespace: null, uid: 'x'}})))
+      assert.deepEqual(podman.classify(info(ctr)), {sandbox: 'ipcns:61', role: 'container'})
+      assert.deepEqual(asked, [501, 501])
     })
 
     it('a look after the container died keeps its name, so that its exit and reap still carry it', () => {
@@ -224,6 +229,13 @@ describe('sandbox ids when the kernel reuses a namespace inode', () => {
     assert.deepEqual(index.update([sb(200, 1)]), [])
     // a different pod in the same inode again: ~3
     assert.deepEqual(index.update([sb(300, 0, 'u-10')]), ['netns:4026532178~3'])
+  })
+
+  it('the same pause named better (a cgroup\'s guess, then the CRI\'s answer) keeps its id', () => {
+    const index = new SandboxIndex(HOST)
+    index.update([{...sb(100, null, '893ce30b189d'), runtime: 'kubernetes'} as Sandbox])
+    assert.deepEqual(index.update([sb(100, 0)]), ['netns:4026532178'])
+    assert.deepEqual(index.all().map((s) => [s.id, s.runtime, s.pod?.uid]), [['netns:4026532178', 'containerd', 'u-9']])
   })
 
   it('bare namespaces (no pod) keep their id', () => {
