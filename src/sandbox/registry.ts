@@ -197,7 +197,8 @@ function isSuccessor(old: Sandbox, s: Sandbox): boolean {
   if (old.pod.uid === s.pod.uid && (old.pod.attempt ?? 0) === (s.pod.attempt ?? 0)) return false
   // The same pause named better (the CRI's answer after a cgroup's guess) is the same sandbox;
   // the same source naming another pod or attempt, or another pause, is a new one.
-  return old.pausePid !== s.pausePid || old.runtime === s.runtime
+  const otherPause = old.pausePid !== null && s.pausePid !== null && old.pausePid !== s.pausePid
+  return otherPause || old.runtime === s.runtime
 }
 
 export function replacedBy(s: Sandbox, earlier: Sandbox[]): string | null {
