@@ -1,7 +1,8 @@
 // The container runtime's own processes (runc and its init stages, crun, containerd's shims,
 // podman's conmon): marked on every process reference, so that views can fold away the events
 // they exchange among themselves around each container start while the trace keeps them.
-import type {ProcRef, TraceEvent} from './types.js'
+import {procsOf} from './filter.js'
+import type {TraceEvent} from './types.js'
 
 // comm is cut to 15 bytes by the kernel: containerd-shim-runc-v2 is "containerd-shim"; runc's
 // init stages rename themselves "runc:[0:PARENT]", "runc:[1:CHILD]", "runc:[2:INIT]".
@@ -9,22 +10,6 @@ const RUNTIME_COMM = /^(runc|runc:\[.*|crun|conmon|containerd-shim.*)$/
 
 export function isRuntimeComm(comm: string): boolean {
   return RUNTIME_COMM.test(comm)
-}
-
-/** The processes an event names. */
-export function procsOf(e: TraceEvent): ProcRef[] {
-  switch (e.kind) {
-    case 'signal':
-      return e.to ? [e.from, e.to] : [e.from]
-    case 'reap':
-      return [e.reaper, e.child]
-    case 'fork':
-      return [e.parent, e.child]
-    case 'flood':
-      return [e.from, e.to]
-    default:
-      return [e.proc]
-  }
 }
 
 /**

@@ -249,6 +249,11 @@ export class SandboxIndex implements Classifier {
    * inode. The successor then gets `<id>~<n>`, so that two sandboxes never share an id.
    */
   private current = new Map<string, string>()
+  /**
+   * A CRI socket exists on this node: an unnamed sandbox may then be a CRI pod made after the last
+   * look, and a new process in it asks for a new look. Without one, bare namespaces cost no rescans.
+   */
+  criPresent = false
   /** bumped whenever a sandbox is added or changes, per id */
   readonly versions = new Map<string, number>()
   /** per sandbox id, its members at the last look, as a set (classify asks for every event) */
@@ -358,7 +363,7 @@ export class SandboxIndex implements Classifier {
       this.onLearned?.(s.id)
     }
     const container = isPause ? undefined : s.containers?.[info.pid]
-    if (container === undefined && !isPause && (CRI_RUNTIMES.has(s.runtime) || s.pod === null) && !this.memberSets.get(s.id)?.has(info.pid)) this.onNewMember?.(info)
+    if (container === undefined && !isPause && (CRI_RUNTIMES.has(s.runtime) || (s.pod === null && this.criPresent)) && !this.memberSets.get(s.id)?.has(info.pid)) this.onNewMember?.(info)
     return container === undefined ? {sandbox: s.id, role: isPause ? 'pause' : 'container'} : {sandbox: s.id, role: 'container', container}
   }
 

@@ -8,6 +8,8 @@ import type {ProcInfo} from '../events/process-info.js'
 export type MetaSource = ((s: Sandbox, pause: ProcEntry | undefined, members: ProcEntry[]) => PodMeta | undefined) & {
   /** the pods a runtime names with their PIDs: grouped as it says, before any namespace rule */
   runtimePods?: () => RuntimePod[]
+  /** what the CRI side knows: an endpoint once a socket was found (answering or not) */
+  cri?: () => {endpoint?: unknown}
 }
 
 export interface TrackerOptions {
@@ -38,6 +40,7 @@ export class SandboxTracker {
     this.procs = scanProc(this.opts.root, this.host)
     this.lastScan = Date.now()
     this.tried.clear()
+    this.index.criPresent = this.opts.meta?.cri?.().endpoint !== undefined
     return this.index.update(groupSandboxes(this.procs, this.host, this.opts.meta, this.opts.meta?.runtimePods?.()))
   }
 

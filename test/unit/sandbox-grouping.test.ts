@@ -136,6 +136,10 @@ describe('sandbox grouping on real-node layouts', () => {
       // when asked again): it asks too; one a non-CRI runtime named (podman) has nothing to learn
       const bare = new SandboxIndex(HOST, undefined, undefined, (i) => asked.push(i.pid))
       bare.update(groupSandboxes([pause], HOST))
+      // (no CRI socket on the node: nothing can name it, no new look)
+      assert.deepEqual(bare.classify(info(ctr)), {sandbox: 'ipcns:61', role: 'container'})
+      assert.deepEqual(asked, [501])
+      bare.criPresent = true
       assert.deepEqual(bare.classify(info(ctr)), {sandbox: 'ipcns:61', role: 'container'})
       assert.deepEqual(asked, [501, 501])
       const podman = new SandboxIndex(HOST, undefined, undefined, (i) => asked.push(i.pid))
