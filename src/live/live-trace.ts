@@ -4,7 +4,8 @@
 // The runner (run.ts) drives it for record, watch and lab and hands its records to their sinks.
 import os from 'node:os'
 import {TraceSession, type SessionResult} from './session.js'
-import {ProcfsResolver, threadsOf} from '../sandbox/procfs.js'
+import {threadsOf} from '../proc/read.js'
+import {ProcfsResolver} from '../sandbox/procfs.js'
 import {SandboxTracker} from '../sandbox/tracker.js'
 import {governHeap, type HeapGovernor} from '../util/heap.js'
 import {sandboxRecord} from '../sandbox/registry.js'

@@ -7,7 +7,7 @@ import {buildScript, type Scope} from '../probe/script.js'
 import {bpftraceEnv, hasRawTracepoints, kernelHasPidFlexArray, needsTraceableFunctions, RAW_TRACEPOINT_FUNCTIONS, usesArgsDot, type BpftraceInfo} from '../probe/bpftrace.js'
 import {tracefsPath} from '../probe/environment.js'
 import {bpftraceArgs} from '../probe/runner.js'
-import {nsInode} from '../sandbox/procfs.js'
+import {nsInode} from '../proc/read.js'
 import {EnvironmentError} from '../errors.js'
 import type {Filters} from '../events/filter.js'
 

@@ -10,7 +10,7 @@ import type {Classifier, ProcResolver} from '../events/process-info.js'
 import {EnvironmentError} from '../errors.js'
 import type {StopReason} from '../events/types.js'
 import type {Filters} from '../events/filter.js'
-import {nsInode} from '../sandbox/procfs.js'
+import {nsInode} from '../proc/read.js'
 import {planTrace, type TracePlan} from './plan.js'
 
 export interface SessionOptions {

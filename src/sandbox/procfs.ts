@@ -1,12 +1,9 @@
 // What /proc says about a task, for the live side of the decoder: targets of signals that
 // bpftrace 0.17 cannot read in the kernel, children that exited before the trace began, and
 // zombies present at the start. Every read tolerates the task vanishing mid-read.
-import {nsInode, readStatus, statusNumbers, threadsOf} from '../proc/read.js'
+import {nsInode, readStatus, statusNumbers} from '../proc/read.js'
 import type {ProcInfo, ProcResolver} from '../events/process-info.js'
 import type {ProcEntry} from './scan.js'
-
-// (nsInode and threadsOf are re-exported for the modules that import them from here.)
-export {nsInode, threadsOf}
 
 export function readTask(tid: number, root = '/proc'): ProcInfo | undefined {
   const status = readStatus(tid, root)
