@@ -217,6 +217,9 @@ export function replacedBy(s: Sandbox, earlier: Sandbox[]): string | null {
 /** The runtimes that name containers (their CRI socket): only there can a new look name a new process's. */
 const CRI_RUNTIMES = new Set<SandboxRecord['runtime']>(['containerd', 'cri-o', 'docker'])
 
+/** Looks an unnamed process of a CRI sandbox may ask for (≥ 2 s apart: the tracker's rescans). */
+const MAX_ASKS = 5
+
 /**
  * Most names of exited members a sandbox keeps (a crash-looping container makes many). Past it,
  * those of the lowest PIDs go (object keys come in numeric order): rarely the newest, as PIDs wrap.
@@ -258,6 +261,10 @@ export class SandboxIndex implements Classifier {
   readonly versions = new Map<string, number>()
   /** per sandbox id, its members at the last look, as a set (classify asks for every event) */
   private memberSets = new Map<string, Set<number>>()
+  /** full looks so far (`newLook`) */
+  private looks = 0
+  /** per unnamed process of a CRI sandbox: the look it last asked for, and how many it asked for */
+  private asked = new Map<number, {look: number; n: number}>()
 
   constructor(
     private readonly host: Record<NsType, number>,
@@ -265,8 +272,8 @@ export class SandboxIndex implements Classifier {
     /** told when an event changed what is known of a sandbox (its PID namespace is shared) */
     private readonly onLearned?: (id: string) => void,
     /**
-     * told when a process not seen at the last look acts in a known sandbox of a CRI runtime, or in
-     * one not named yet (a CRI pod made after the last look is bare namespaces until the runtime is
+     * told when a process whose container is not named acts in a sandbox of a CRI runtime, or in
+     * one not named yet (rationed: `askAbout`) (a CRI pod made after the last look is bare namespaces until the runtime is
      * asked again): only a new look, and the runtime asked again, can name it and its container
      */
     private readonly onNewMember?: (info: ProcInfo) => void,
@@ -363,8 +370,30 @@ export class SandboxIndex implements Classifier {
       this.onLearned?.(s.id)
     }
     const container = isPause ? undefined : s.containers?.[info.pid]
-    if (container === undefined && !isPause && (CRI_RUNTIMES.has(s.runtime) || (s.pod === null && this.criPresent)) && !this.memberSets.get(s.id)?.has(info.pid)) this.onNewMember?.(info)
+    if (container === undefined && !isPause && (CRI_RUNTIMES.has(s.runtime) || (s.pod === null && this.criPresent))) this.askAbout(info)
     return container === undefined ? {sandbox: s.id, role: isPause ? 'pause' : 'container'} : {sandbox: s.id, role: 'container', container}
+  }
+
+  /**
+   * A full look is starting: a process it finds in no sandbox is gone, and forgets its asks. (A
+   * process still unnamed may ask again after this look: see `askAbout`.)
+   */
+  newLook(): void {
+    this.looks++
+    const live = new Set([...this.memberSets.values()].flatMap((m) => [...m]))
+    for (const pid of this.asked.keys()) if (!live.has(pid)) this.asked.delete(pid)
+  }
+
+  /**
+   * A process of a CRI sandbox the runtime has not named (yet) asks for a new look: at most once
+   * per look, and for at most MAX_ASKS looks. A container is made, then started: the runtime may
+   * have been asked in between, when it had no PID for it yet, and only another look names it.
+   */
+  private askAbout(info: ProcInfo): void {
+    const a = this.asked.get(info.pid)
+    if (a && (a.look === this.looks || a.n >= MAX_ASKS)) return
+    this.asked.set(info.pid, {look: this.looks, n: (a?.n ?? 0) + 1})
+    this.onNewMember?.(info)
   }
 
   private isSandboxed(info: Pick<ProcInfo, 'netns' | 'ipcns' | 'utsns' | 'pidns'>): boolean {

@@ -37,6 +37,7 @@ export class SandboxTracker {
 
   /** Full scan; returns the ids that are new or changed. */
   scan(): string[] {
+    this.index.newLook()
     this.procs = scanProc(this.opts.root, this.host)
     this.lastScan = Date.now()
     this.tried.clear()

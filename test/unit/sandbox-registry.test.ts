@@ -92,3 +92,40 @@ describe('sandbox registry on real podman pods', () => {
     assert.deepEqual(s.map((x) => [x.id, x.pausePid, x.ns]), [['pidns:4026532999', null, {pid: 4026532999}]])
   })
 })
+
+describe('a CRI sandbox\'s unnamed process asks for new looks, rationed', () => {
+  // A container is made, then started: the runtime asked in between had no PID for it, so only a
+  // later look names it. Measured on containerd 1.6: without a second ask, a container started
+  // under a running trace stayed unnamed for the whole trace.
+  const NET = 4026532500
+  const pause: ProcEntry = {pid: 100, ppid: 1, comm: 'pause', cmdline: ['/pause'], state: 'S', nspid: [100, 1], ns: {...HOST, net: NET, ipc: NET + 1, uts: NET + 2, pid: NET + 3}, cgroup: ''}
+  const ctr: ProcEntry = {pid: 200, ppid: 1, comm: 'sleep', cmdline: ['sleep', '3600'], state: 'S', nspid: [200, 1], ns: {...HOST, net: NET, ipc: NET + 1, uts: NET + 2, pid: NET + 4}, cgroup: ''}
+  const info = (e: ProcEntry): ProcInfo => ({pid: e.pid, tid: e.pid, ppid: e.ppid, comm: e.comm, innerPid: 1, pidns: e.ns.pid, level: 1, netns: e.ns.net, ipcns: e.ns.ipc, utsns: e.ns.uts, mntns: e.ns.mnt, cgroupId: 0})
+  const look = (index: SandboxIndex, named: boolean): void => {
+    index.newLook()
+    index.update(groupSandboxes([pause, ctr], HOST, () => ({runtime: 'containerd', pod: {name: 'web', namespace: 'shop', uid: 'u1', attempt: 0}, ...(named ? {containers: {200: 'app'}} : {})})))
+  }
+
+  it('asks once per look, for at most 5 looks, and never once the runtime names it', () => {
+    const asked: number[] = []
+    const index = new SandboxIndex(HOST, undefined, undefined, (i) => asked.push(i.pid))
+    look(index, false)
+    for (let i = 0; i < 10; i++) index.classify(info(ctr))
+    assert.deepEqual(asked, [200], 'a burst of events asks once')
+    for (let l = 0; l < 6; l++) {
+      look(index, false)
+      index.classify(info(ctr))
+    }
+    assert.equal(asked.length, 5, 'at most 5 looks')
+    index.classify(info(pause))
+    assert.equal(asked.length, 5, 'the pause never asks')
+
+    const index2 = new SandboxIndex(HOST, undefined, undefined, (i) => asked.push(i.pid))
+    asked.length = 0
+    look(index2, false)
+    index2.classify(info(ctr))
+    look(index2, true)
+    assert.deepEqual(index2.classify(info(ctr)), {sandbox: `netns:${NET}`, role: 'container', container: 'app'})
+    assert.deepEqual(asked, [200])
+  })
+})
