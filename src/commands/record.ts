@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 import os from 'node:os'
 import {BaseCommand} from '../base-command.js'
 import {EXIT_CODE_HELP, TraceFailedError} from '../errors.js'
-import {bpftraceFlag, filterFlags, parseDurationMs, parseFilters, parseSize} from '../flags.js'
+import {bpftraceFlag, criSocketFlag, filterFlags, parseDurationMs, parseFilters, parseSize} from '../flags.js'
 import type {RecordResult} from '../live/record.js'
 
 export default class Record extends BaseCommand {
@@ -21,6 +21,7 @@ ${EXIT_CODE_HELP}`
   static override examples = [
     {description: 'Record everything for 30 seconds', command: 'sudo <%= config.bin %> record -o trace.jsonl --all --duration 30s'},
     {description: 'Only SIGTERM and SIGKILL, compressed, at most 50 MB', command: 'sudo <%= config.bin %> record -o trace.jsonl.gz --all --signal TERM --signal KILL --max-size 50MB'},
+    {description: 'On k3s, pods named by its containerd', command: 'sudo <%= config.bin %> record -o trace.jsonl --cri-socket /run/k3s/containerd/containerd.sock'},
     {description: 'Stream records to another program', command: "sudo <%= config.bin %> record -o - --all --pid 4242 | jq -c 'select(.kind==\"reap\")'"},
   ]
 
@@ -30,6 +31,7 @@ ${EXIT_CODE_HELP}`
     'max-size': Flags.string({description: 'stop once the file holds this much: 10MB, 1GB'}),
     force: Flags.boolean({description: 'overwrite an existing file (never through a symlink)'}),
     ...filterFlags,
+    ...criSocketFlag,
     ...bpftraceFlag,
   }
 
@@ -43,6 +45,7 @@ ${EXIT_CODE_HELP}`
       durationMs: flags.duration === undefined ? undefined : parseDurationMs(flags.duration, '--duration'),
       maxSize: flags['max-size'] === undefined ? undefined : parseSize(flags['max-size'], '--max-size'),
       bpftrace: flags.bpftrace,
+      criSocket: flags['cri-socket'],
       argv: ['record', ...this.argv],
       host: os.hostname(),
     })

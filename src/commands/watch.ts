@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 import os from 'node:os'
 import {BaseCommand} from '../base-command.js'
 import {EXIT_CODE_HELP, TraceFailedError} from '../errors.js'
-import {bpftraceFlag, filterFlags, parseFilters, runtimeNoiseFlag} from '../flags.js'
+import {bpftraceFlag, criSocketFlag, filterFlags, parseFilters, runtimeNoiseFlag} from '../flags.js'
 import type {WatchResult} from '../live/watch.js'
 
 export default class Watch extends BaseCommand {
@@ -24,6 +24,7 @@ ${EXIT_CODE_HELP}`
     force: Flags.boolean({description: 'let --record overwrite an existing file (never through a symlink)', dependsOn: ['record']}),
     ...filterFlags,
     ...runtimeNoiseFlag,
+    ...criSocketFlag,
     ...bpftraceFlag,
   }
 
@@ -35,6 +36,7 @@ ${EXIT_CODE_HELP}`
       record: flags.record,
       force: flags.force,
       bpftrace: flags.bpftrace,
+      criSocket: flags['cri-socket'],
       argv: ['watch', ...this.argv],
       host: os.hostname(),
       mode: wantsTty() ? 'tty' : 'lines',

@@ -11,6 +11,8 @@ export interface RecordOptions {
   durationMs?: number
   maxSize?: number
   bpftrace?: string
+  /** --cri-socket */
+  criSocket?: string
   argv: string[]
   host: string
   /** where the summary goes (default stderr) */
@@ -25,6 +27,7 @@ export async function recordTrace(opts: RecordOptions): Promise<RecordResult> {
   const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`))
   const run = await LiveRun.open({
     bpftrace: opts.bpftrace,
+    criSocket: opts.criSocket,
     filters: opts.filters,
     host: opts.host,
     argv: opts.argv,

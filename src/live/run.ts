@@ -7,6 +7,7 @@ import {assertCanTrace} from '../probe/environment.js'
 import {TraceWriter} from '../record/writer.js'
 import {StdoutSink} from '../record/stdout.js'
 import {EnvironmentError} from '../errors.js'
+import {criEndpoints} from '../sandbox/cri-client.js'
 import {onStopSignals} from '../util/signals.js'
 import {guardTerminal} from '../util/hangup.js'
 import type {Filters} from '../events/filter.js'
@@ -35,6 +36,8 @@ export interface LiveRunOptions {
   onWriteFailed?: () => void
   /** standard input is read (the Ink view): a hung-up terminal there stops the trace too */
   readsStdin?: boolean
+  /** --cri-socket: the CRI runtime to name pods from (else $PAUSETRACE_CRI_SOCKET, else the standard sockets) */
+  criSocket?: string
 }
 
 export interface LiveEnd {
@@ -63,6 +66,8 @@ export class LiveRun {
    */
   static async open(opts: LiveRunOptions): Promise<LiveRun> {
     assertCanTrace()
+    // a --cri-socket that is not a socket: a usage error before anything starts
+    if (opts.criSocket !== undefined) criEndpoints({flag: opts.criSocket})
     opts.checks?.()
     const info = await bpftraceInfo(opts.bpftrace)
     const writer = opts.file ? TraceWriter.open(opts.file.path, {force: opts.file.force}) : undefined
@@ -104,7 +109,8 @@ export class LiveRun {
 
   /**
    * Starts bpftrace; once every probe is attached, the header goes to the file and to `onRecord`.
-   * `criSocket`: a CRI socket known only now (the lab's private containerd, started after open()).
+   * `criSocket`: a CRI socket known only now (the lab's private containerd, started after open()),
+   * over the one given to open().
    */
   async start(onRecord?: (r: LiveRecord) => void, more: {criSocket?: string} = {}): Promise<HeaderRecord> {
     // a sink could not write already (the lab's first lines): no trace to start
@@ -112,7 +118,7 @@ export class LiveRun {
     const {writer} = this
     const maxSize = this.opts.file?.maxSize
     try {
-      const live = new LiveTrace({bpftrace: this.bpftrace, filters: this.opts.filters, host: this.opts.host, argv: this.opts.argv, log: this.opts.notice, criSocket: more.criSocket}, (r) => {
+      const live = new LiveTrace({bpftrace: this.bpftrace, filters: this.opts.filters, host: this.opts.host, argv: this.opts.argv, log: this.opts.notice, criSocket: more.criSocket ?? this.opts.criSocket}, (r) => {
         if (writer) {
           writer.write(r)
           if (writer.error) this.writeFailed(writer.error, writer.where)

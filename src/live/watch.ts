@@ -17,6 +17,8 @@ export interface WatchOptions {
   record?: string
   force?: boolean
   bpftrace?: string
+  /** --cri-socket */
+  criSocket?: string
   argv: string[]
   host: string
   /** 'tty': the Ink view; 'lines': one text line per record on stdout */
@@ -88,6 +90,7 @@ export async function watchTrace(opts: WatchOptions): Promise<WatchResult> {
   const tty = opts.mode === 'tty'
   const run = await LiveRun.open({
     bpftrace: opts.bpftrace,
+    criSocket: opts.criSocket,
     filters: opts.filters,
     host: opts.host,
     argv: opts.argv,

@@ -83,7 +83,8 @@ describe('e2e: sandbox grouping on a real CRI runtime (private containerd)', fun
     let ctrPid = 0
     await withPods([s], async ([pod]) => {
       id = `ipcns:${nsOf(pod.pausePid, 'ipc')}`
-      const run = runCli(['record', '-o', out], {env: {PAUSETRACE_CRI_SOCKET: c.socket}})
+      // the socket by flag here (the re-created sandbox's test gives it by environment)
+      const run = runCli(['record', '-o', out, '--cri-socket', c.socket])
       await waitFor(() => existsSync(out) && readFileSync(out, 'utf8').includes('\n'), 60_000, 'the trace header')
       const ctr = await runContainer(c.cri, pod, 'main', ['sleep', '3600'])
       ctrPid = ctr.pid

@@ -390,6 +390,7 @@ describe('e2e: record and doctor on bad input', function () {
       [['--pid', '99999999'], /^pausetrace: --pid "99999999" is not a PID /],
       [['--signal', 'SIGFOO'], /^pausetrace: --signal "SIGFOO" is not a signal; use a name like TERM/],
       [['--signal', '65'], /^pausetrace: --signal "65" is not a signal; .*a number from 1 to 64\.$/],
+      [['--cri-socket', '/nonexistent.sock'], /^pausetrace: --cri-socket "\/nonexistent\.sock" is not a unix socket; give the runtime's CRI socket as an absolute path \(containerd: /],
       [['--bogus'], /^pausetrace: Nonexistent flag: --bogus \(see --help\)$/],
     ]
     for (const [flags, message] of cases) {
