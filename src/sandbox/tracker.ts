@@ -1,7 +1,8 @@
 // The live side of sandboxes: a /proc scan at the start, a targeted look at a process whose
 // namespaces are not known yet, and a debounced rescan afterwards (never a rescan per event).
 // Feeds the SandboxIndex that classifies every event's processes.
-import {groupSandboxes, SandboxIndex, type PodMeta, type RuntimePod, type Sandbox} from './registry.js'
+import {groupSandboxes, type PodMeta, type RuntimePod, type Sandbox} from './registry.js'
+import {SandboxIndex} from './sandbox-index.js'
 import {hostNamespaces, readProcEntry, scanProc, type NsType, type ProcEntry} from './scan.js'
 import type {ProcInfo} from '../events/process-info.js'
 

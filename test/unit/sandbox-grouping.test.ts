@@ -3,7 +3,8 @@
 // The ProcEntry values are synthetic (shaped like /proc on those runtimes; cri-dockerd is not
 // installable here); the containerd hostNetwork layout is checked for real in test/e2e/cri-grouping.test.ts.
 import assert from 'node:assert/strict'
-import {groupSandboxes, groupKey, SandboxIndex, sandboxRecord, type Sandbox} from '../../src/sandbox/registry.js'
+import {groupSandboxes, groupKey, sandboxRecord, type Sandbox} from '../../src/sandbox/registry.js'
+import {SandboxIndex} from '../../src/sandbox/sandbox-index.js'
 import {criRuntimePods, resolvePodMeta} from '../../src/sandbox/metadata.js'
 import type {CriSnapshot} from '../../src/sandbox/cri.js'
 import type {NsType, ProcEntry} from '../../src/sandbox/scan.js'
