@@ -34,7 +34,10 @@ export interface CriPod {
   ready: boolean
   /** nanoseconds since the epoch, as a decimal string */
   createdAt: string
-  /** host PID of the sandbox's infra (pause) process; null when the runtime runs none or says 0 */
+  /**
+   * host PID of the sandbox's infra (pause) process; null when the runtime runs none or says 0.
+   * A sandbox no longer ready keeps the PID its pause had while it was (when this look saw it).
+   */
   pid: number | null
   /** the pod uses the node's network namespace (CRI `network: NODE`); null until its status is read */
   hostNetwork: boolean | null
@@ -184,8 +187,10 @@ export async function criSnapshot(cri: CriCaller, cache: CriCache = newCriCache(
     }),
   ])
 
+  // A sandbox whose pause died (NOTREADY) keeps the PID and network mode it had: the last events
+  // of its processes must still be named after its pod. Only ready ones are grouped (criRuntimePods).
   const out: CriPod[] = pods.map((p) => {
-    const known = p.ready ? cache.pods.get(p.id) : undefined
+    const known = cache.pods.get(p.id)
     return {...p, pid: known?.pid ?? null, hostNetwork: known?.hostNetwork ?? null, containers: []}
   })
   const byId = new Map(out.map((p) => [p.id, p]))

@@ -53,7 +53,7 @@ export function containerNames(pod: CriPod, members: ProcEntry[]): Record<number
 function criPodOf(snap: CriSnapshot, pause: ProcEntry | undefined, members: ProcEntry[], cgroupUid: string | null): CriPod | undefined {
   const pids = new Set(members.map((m) => m.pid))
   return (
-    (pause ? snap.pods.find((p) => p.pid === pause.pid) : undefined) ??
+    (pause ? snap.pods.find((p) => p.ready && p.pid === pause.pid) ?? snap.pods.find((p) => p.pid === pause.pid) : undefined) ??
     snap.pods.find((p) => p.containers.some((c) => c.pid !== null && pids.has(c.pid))) ??
     (cgroupUid ? snap.pods.find((p) => p.ready && p.uid === cgroupUid) : undefined)
   )

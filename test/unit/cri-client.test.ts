@@ -114,6 +114,16 @@ describe('CRI client (recorded answers of containerd 1.6.20)', () => {
     assert.deepEqual(rt.calls.sort(), ['ListContainers', 'ListPodSandbox'], 'the second look asks only the lists')
     assert.deepEqual(byName(again), byName(snap))
 
+    // web-0's pause dies: the sandbox is NOTREADY, and keeps the pause PID and network mode it had
+    const dead = {...rt, call: async (m: CriMethod, req: object): Promise<unknown> => {
+      const a = await rt.call(m, req)
+      if (m !== 'ListPodSandbox') return a
+      const items = (a as {items: Array<{id: string; state: string}>}).items
+      return {...(a as object), items: items.map((i) => (i.id === pod('web-0').id ? {...i, state: 'SANDBOX_NOTREADY'} : i))}
+    }}
+    const after = await criSnapshot(dead, cache, snap.version)
+    assert.deepEqual(after.pods.filter((p) => p.name === 'web-0').map((p) => [p.ready, p.pid, p.hostNetwork]), [[false, pod('web-0').pausePid, false]])
+
     const failing = recordedRuntime()
     failing.failStatusOf.add(pod('web-0').id)
     failing.failStatusOf.add(ctr('agent').id)
