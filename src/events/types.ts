@@ -177,4 +177,26 @@ export interface SandboxRecord {
   ns: Record<string, number>
 }
 
+export type FindingSeverity = 'info' | 'warning' | 'problem'
+
+/** What `explain` (and `watch`, `record --explain`) concluded from the events: src/findings/. */
+export interface FindingRecord {
+  type: 'finding'
+  /** stable kebab-case name: docs/findings.md lists them */
+  kind: string
+  severity: FindingSeverity
+  sandbox: string | null
+  pod: {name: string; namespace: string | null} | null
+  /** the span the finding covers */
+  t: number
+  until: number
+  /** one sentence a person can act on */
+  summary: string
+  /** the `t` of the events that prove it */
+  evidence: number[]
+  advice: string | null
+  /** the node, when the findings come from several */
+  host?: string
+}
+
 export type TraceRecord = HeaderRecord | SandboxRecord | (TraceEvent & {type: 'event'}) | LostRecord | FooterRecord
