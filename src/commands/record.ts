@@ -14,7 +14,8 @@ has a line),
 sandbox and event records, lost-event records, and a footer with counts and why it stopped.
 The file is created with mode 0600; a name ending in .gz is written gzip-compressed.
 Stops on Ctrl-C / SIGTERM / SIGHUP (exit 0), after --duration, at --max-size, or when
-bpftrace dies (exit 4). A summary goes to stderr.
+bpftrace dies (exit 4). A summary goes to stderr; with --explain, the findings follow it
+(docs/findings.md).
 
 ${EXIT_CODE_HELP}`
 
@@ -22,6 +23,7 @@ ${EXIT_CODE_HELP}`
     {description: 'Record everything for 30 seconds', command: 'sudo <%= config.bin %> record -o trace.jsonl --all --duration 30s'},
     {description: 'Only SIGTERM and SIGKILL, compressed, at most 50 MB', command: 'sudo <%= config.bin %> record -o trace.jsonl.gz --all --signal TERM --signal KILL --max-size 50MB'},
     {description: 'On k3s, pods named by its containerd', command: 'sudo <%= config.bin %> record -o trace.jsonl --cri-socket /run/k3s/containerd/containerd.sock'},
+    {description: 'Record for a minute, then say what went wrong', command: 'sudo <%= config.bin %> record -o trace.jsonl --duration 1m --explain'},
     {description: 'Stream records to another program', command: "sudo <%= config.bin %> record -o - --all --pid 4242 | jq -c 'select(.kind==\"reap\")'"},
   ]
 
@@ -30,6 +32,7 @@ ${EXIT_CODE_HELP}`
     duration: Flags.string({description: 'stop after this long: 30s, 5m, 1h'}),
     'max-size': Flags.string({description: 'stop once the file holds this much: 10MB, 1GB'}),
     force: Flags.boolean({description: 'overwrite an existing file (never through a symlink)'}),
+    explain: Flags.boolean({description: 'after the summary, print the findings (as `explain` would give them for the file)'}),
     ...filterFlags,
     ...criSocketFlag,
     ...bpftraceFlag,
@@ -46,6 +49,7 @@ ${EXIT_CODE_HELP}`
       maxSize: flags['max-size'] === undefined ? undefined : parseSize(flags['max-size'], '--max-size'),
       bpftrace: flags.bpftrace,
       criSocket: flags['cri-socket'],
+      explain: flags.explain,
       argv: ['record', ...this.argv],
       host: os.hostname(),
     })

@@ -54,7 +54,9 @@ export class ZombieRule implements Rule {
         this.parentGone(e.proc.pid)
         break
       case 'signal':
-        if (e.sig === SIGCHLD && e.via === 'kernel' && e.to && (e.from.sandbox !== null || e.to.sandbox !== null) && /^CLD_(EXITED|KILLED|DUMPED)$/.test(e.code ?? '')) this.zombie(e)
+        // A parent in a pod: a host process that reaps a child which entered the pod's namespaces
+        // without a fork or exec there (nsenter, unshare) is not traced reaping it.
+        if (e.sig === SIGCHLD && e.via === 'kernel' && e.to && e.to.sandbox !== null && /^CLD_(EXITED|KILLED|DUMPED)$/.test(e.code ?? '')) this.zombie(e)
         break
       case 'reap':
         this.waited.set(e.reaper.pid, e.t)
@@ -124,9 +126,9 @@ export class ZombieRule implements Rule {
     const parent = list[list.length - 1].parent
     this.reported.add(parent.pid)
     const sorted = [...list].sort((a, b) => a.since - b.since)
-    const sandboxId = parent.sandbox ?? sorted.find((z) => z.chld.from.sandbox)?.chld.from.sandbox ?? null
+    const sandboxId = parent.sandbox as string
     const sb = this.ctx.sandbox(sandboxId)
-    const where = sandboxId ? place(sb, sandboxId, parent.container) : 'the host'
+    const where = place(sb, sandboxId, parent.container)
     const names = sorted.slice(0, 3).map((z) => who(z.chld.from)).join(', ') + (sorted.length > 3 ? ', …' : '')
     const lastWait = this.waited.get(parent.pid)
     const waits = lastWait === undefined ? `${who(parent)} never called wait for a child in this trace` : `${who(parent)} reaped other children (last at ${at(lastWait)}), not these`

@@ -2,7 +2,8 @@
 // `replay --text` lines, each check next to the event that satisfied it) and newline-delimited
 // JSON for scripts (the trace file's records, plus `{"type":"lab",…}` records for the narration).
 import type {DecodedRecord} from '../events/decoder.js'
-import type {FooterRecord, HeaderRecord, SandboxRecord} from '../events/types.js'
+import type {FindingRecord, FooterRecord, HeaderRecord, SandboxRecord} from '../events/types.js'
+import {formatFinding} from '../findings/format.js'
 import {formatRecord} from '../ui/text-line.js'
 import {displayCommand} from './exec.js'
 import {formatPattern, type CheckResult, type Fact, type Verdict} from './expect.js'
@@ -27,6 +28,8 @@ export interface LabSink {
   trace(records: Array<SandboxRecord | DecodedRecord>, hidden: number): void
   checks(step: number, results: CheckResult[], facts: Fact[]): void
   footer(f: FooterRecord): void
+  /** what `explain` says of the lab's trace (its sandboxes' findings), after the footer */
+  findings(list: FindingRecord[]): void
   /** before the runtime removes what the lab made (its commands follow) */
   cleanupStart(): void
   cleanup(made: Made[], leftovers: Leftover[]): void
@@ -108,6 +111,16 @@ export class TextSink implements LabSink {
   footer(f: FooterRecord): void {
     this.write('')
     this.write(`Trace stopped: ${f.events} event(s) of the lab's sandboxes, ${f.lost} lost.`)
+  }
+
+  findings(list: FindingRecord[]): void {
+    this.write('')
+    if (list.length === 0) {
+      this.write('Findings (pausetrace explain): none.')
+      return
+    }
+    this.write(`Findings (what \`pausetrace explain\` says of this trace): ${list.length}`)
+    for (const f of list) for (const l of formatFinding(f).split('\n')) this.write(`${INDENT}${l}`)
   }
 
   cleanupStart(): void {
@@ -203,6 +216,10 @@ export class JsonSink implements LabSink {
 
   footer(f: FooterRecord): void {
     this.write(JSON.stringify(f))
+  }
+
+  findings(list: FindingRecord[]): void {
+    for (const f of list) this.write(JSON.stringify(f))
   }
 
   cleanupStart(): void {

@@ -7,7 +7,9 @@ import {LiveRun} from '../live/run.js'
 import {procsOf} from '../events/filter.js'
 import {traceFooter} from '../events/format.js'
 import type {DecodedRecord} from '../events/decoder.js'
-import type {FooterRecord, HeaderRecord, SandboxRecord, StopReason, TraceEvent} from '../events/types.js'
+import type {FindingRecord, FooterRecord, HeaderRecord, SandboxRecord, StopReason, TraceEvent} from '../events/types.js'
+import {FindingsEngine} from '../findings/engine.js'
+import {compareFindings} from '../findings/format.js'
 import {EnvironmentError, PausetraceError, TraceFailedError, UsageError, EXIT} from '../errors.js'
 import {findOnPath} from '../util/which.js'
 import {runStepNoThrow} from './exec.js'
@@ -46,6 +48,8 @@ export interface LabResult {
   events: number
   /** why the exercise stopped before its end (a runtime command failed…) */
   error?: string
+  /** what `explain` says of the trace, for the lab's sandboxes */
+  findings: FindingRecord[]
 }
 
 /** The exercise is over and what was seen does not match (or it did not finish): exit 1. */
@@ -126,6 +130,7 @@ export async function runLab(opts: LabOptions): Promise<LabResult> {
   let shownEvents = 0
   const shownKinds: Record<string, number> = {}
   let lost = 0
+  let labFindings: FindingRecord[] = []
 
   const relevantEvent = (e: TraceEvent): boolean => {
     const ids = new Set(sandboxes.map((s) => s.sandboxId))
@@ -312,7 +317,12 @@ export async function runLab(opts: LabOptions): Promise<LabResult> {
     }
   } finally {
     run.kill()
-    if (header) sink.footer(footer())
+    if (header) {
+      const f = footer()
+      sink.footer(f)
+      labFindings = findingsOf(records, f, new Set(sandboxes.map((s) => s.sandboxId)))
+      sink.findings(labFindings)
+    }
     const madeAny = runtime.made().length > 0
     if (madeAny) sink.cleanupStart()
     // Which processes are the lab's: those it made or came across, and any the trace saw in its sandboxes.
@@ -340,7 +350,19 @@ export async function runLab(opts: LabOptions): Promise<LabResult> {
   sink.result(v, {interrupted, lost, leftovers: leftovers.length, error})
   run.check()
   const ok = v.ok && !interrupted && !error && leftovers.length === 0
-  return {exercise: ex.id, runtime: runtimeName, ok, interrupted, verdict: v, leftovers, made, lost, events: shownEvents, error}
+  return {exercise: ex.id, runtime: runtimeName, ok, interrupted, verdict: v, leftovers, made, lost, events: shownEvents, error, findings: labFindings}
+}
+
+/** What `explain` gives for the lab's trace, for its own sandboxes: every record is read, only theirs are kept. */
+function findingsOf(records: LiveRecord[], footer: FooterRecord, ids: Set<string>): FindingRecord[] {
+  const out: FindingRecord[] = []
+  const engine = new FindingsEngine((f) => {
+    if (f.record.sandbox !== null && ids.has(f.record.sandbox)) out.push(f.record)
+  })
+  for (const r of records) if (r.type !== 'header') engine.push(r)
+  engine.push(footer)
+  engine.finish()
+  return out.sort(compareFindings)
 }
 
 export type {LabContainer, LabSandbox}

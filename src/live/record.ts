@@ -3,6 +3,9 @@
 import type {Filters} from '../events/filter.js'
 import type {TraceTotals} from './live-trace.js'
 import {LiveRun} from './run.js'
+import {LiveFindings} from './live-findings.js'
+import {compareFindings, formatFinding} from '../findings/format.js'
+import type {FindingRecord} from '../events/types.js'
 
 export interface RecordOptions {
   output: string
@@ -17,10 +20,14 @@ export interface RecordOptions {
   host: string
   /** where the summary goes (default stderr) */
   log?: (line: string) => void
+  /** --explain: the findings, after the summary */
+  explain?: boolean
 }
 
 export interface RecordResult extends TraceTotals {
   output: string
+  /** with --explain */
+  findings?: FindingRecord[]
 }
 
 export async function recordTrace(opts: RecordOptions): Promise<RecordResult> {
@@ -37,9 +44,13 @@ export async function recordTrace(opts: RecordOptions): Promise<RecordResult> {
     summary: {log, where: opts.output === '-' ? 'stdout' : opts.output},
   })
   try {
-    await run.start()
-    const {totals} = await run.finish()
-    return {output: opts.output, ...totals}
+    const findings = opts.explain ? new LiveFindings() : undefined
+    await run.start(findings ? (r) => findings.push(r) : undefined)
+    const {totals} = await run.finish((footer) => findings?.finish(footer))
+    if (!findings) return {output: opts.output, ...totals}
+    const list = [...findings.found].sort(compareFindings)
+    log(list.length === 0 ? 'pausetrace: no findings: nothing in this trace needs acting on.' : `pausetrace: ${list.length} finding${list.length === 1 ? '' : 's'}:\n${list.map(formatFinding).join('\n')}`)
+    return {output: opts.output, ...totals, findings: list}
   } finally {
     run.dispose()
   }

@@ -10,6 +10,8 @@ import {RuntimeNoiseFold} from '../events/runtime-procs.js'
 import {ViewState} from '../ui/view-state.js'
 import type {LiveRecord, TraceTotals} from './live-trace.js'
 import {LiveRun} from './run.js'
+import {LiveFindings} from './live-findings.js'
+import {findingLine} from '../findings/format.js'
 
 export interface WatchOptions {
   filters: Filters
@@ -120,8 +122,17 @@ export async function watchTrace(opts: WatchOptions): Promise<WatchResult> {
     const names = new SandboxNames()
     const noise = new RuntimeNoiseFold(opts.runtimeNoise)
 
+    // findings as the events decide them: a line among the event lines, or the view's findings
+    const findings = new LiveFindings((f) => {
+      if (view) {
+        state.addFinding(f)
+        view.update()
+      } else lines?.push(`${findingLine(f)}\n`)
+    })
     await run.start((r: LiveRecord) => {
       if (r.type === 'header') startedMs = Date.parse(r.startedAt)
+      // every record, the runtime's own included: a runtime's SIGTERM is part of a story
+      findings.push(r)
       if (noise.hides(r)) return
       if (view) {
         // "no sandbox matches yet" holds until one comes
@@ -132,6 +143,7 @@ export async function watchTrace(opts: WatchOptions): Promise<WatchResult> {
       else if (r.type === 'sandbox') names.feed(r)
     })
     const {totals} = await run.finish(async (footer) => {
+      findings.finish(footer)
       state.feed(footer)
       await lines?.drained()
     })

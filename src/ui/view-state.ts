@@ -1,6 +1,6 @@
 // The live view's own state over a timeline store: selection, text filter, help, detail pane,
 // notice, and the pause queue in front of the store; the snapshot a frame is drawn from.
-import type {FooterRecord, HeaderRecord, TraceRecord} from '../events/types.js'
+import type {FindingRecord, FooterRecord, HeaderRecord, TraceRecord} from '../events/types.js'
 import {HOST_SANDBOX, type Counters, type GapItem, type SandboxState, type Timeline} from '../model/timeline.js'
 
 export interface UiState {
@@ -40,6 +40,9 @@ export interface ViewSnapshot {
   notice?: string
 }
 
+/** Findings the view keeps (the trace file and `explain` have them all). */
+const MAX_FINDINGS = 200
+
 const SPANS_S = [1, 2, 5, 10, 20, 30, 60, 120, 300]
 
 /** The nice span (1 s … 5 min) that holds [0, now]; past 5 minutes the window slides. */
@@ -52,6 +55,8 @@ export class ViewState {
   readonly ui: UiState = {details: false, help: false, paused: false, filter: '', editing: false, entry: 0}
   /** a one-line message for the user (from the pipeline) */
   notice?: string
+  /** the findings so far, oldest first (at most MAX_FINDINGS) */
+  readonly findings: FindingRecord[] = []
 
   private readonly pausedQueue: number
   /** records that arrived while paused, in order */
@@ -186,5 +191,11 @@ export class ViewState {
 
   setNotice(text: string | undefined): void {
     this.notice = text
+  }
+
+  /** A finding of the live trace (src/findings/), the newest last; the view shows the latest. */
+  addFinding(f: FindingRecord): void {
+    this.findings.push(f)
+    if (this.findings.length > MAX_FINDINGS) this.findings.shift()
   }
 }
