@@ -62,7 +62,8 @@ export class PauseRule implements Rule {
   private signal(e: SignalEvent): void {
     const to = e.to
     if (!to) return
-    if (e.via === 'kernel' && e.sig === 9) {
+    // the dying pause's SIGKILLs to the living (a zombie's has no effect)
+    if (e.via === 'kernel' && e.sig === 9 && !e.targetDead) {
       const d = this.deaths.find((x) => x.exit.proc.pid === e.from.pid)
       if (d) d.zapped.push(e)
     }

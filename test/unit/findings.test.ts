@@ -1,0 +1,116 @@
+// The findings engine (src/findings/) on trace files recorded from real runs (test/fixtures/traces,
+// and test/fixtures/traces/findings for the ones made for it: their README says how to re-record).
+// Each finding is asserted exactly: kind, severity, sandbox, span, the evidence's times, the sentence.
+import assert from 'node:assert/strict'
+import {readFileSync} from 'node:fs'
+import {PassThrough} from 'node:stream'
+import {fixturePath} from '../helpers/fixtures.js'
+import {assertValidRecords} from '../helpers/schema.js'
+import {FindingsEngine} from '../../src/findings/engine.js'
+import {compareFindings, findingLine, formatFinding} from '../../src/findings/format.js'
+import {duration} from '../../src/findings/words.js'
+import {explainTraces} from '../../src/replay/explain.js'
+import {NO_FILTERS} from '../../src/replay/filter.js'
+import type {FindingRecord, TraceRecord} from '../../src/events/types.js'
+import type {Filters} from '../../src/events/filter.js'
+
+export function recordsOf(rel: string): TraceRecord[] {
+  return readFileSync(fixturePath(rel), 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as TraceRecord)
+}
+
+/** The findings of a file, fed as explain feeds them (time order of the engine, then sorted). */
+export function findingsOf(rel: string): FindingRecord[] {
+  const out: FindingRecord[] = []
+  const engine = new FindingsEngine((f) => out.push(f.record))
+  for (const r of recordsOf(rel)) engine.push(r)
+  engine.finish()
+  return out.sort(compareFindings)
+}
+
+const brief = (f: FindingRecord): unknown[] => [f.kind, f.severity, f.sandbox, f.t, f.until, f.evidence]
+
+async function explain(files: string[], filters: Filters = NO_FILTERS, json = true): Promise<{out: string; findings: FindingRecord[]}> {
+  const out = new PassThrough()
+  const chunks: Buffer[] = []
+  out.on('data', (c: Buffer) => chunks.push(c))
+  const r = await explainTraces({files: files.map(fixturePath), filters, json, minSeverity: 'info', out, warn: () => undefined})
+  return {out: Buffer.concat(chunks).toString(), findings: r.findings}
+}
+
+describe('findings on recorded traces', () => {
+  it('sigterm-ignored.jsonl: the container\'s PID 1 dropped the host\'s SIGTERM (podman pod pt-sigterm)', () => {
+    const f = findingsOf('traces/sigterm-ignored.jsonl')
+    assert.deepEqual(f.map(brief), [['sigterm-ignored-by-pid1', 'warning', 'netns:4026532178', 332451653, 332451653, [332451653]]])
+    assert.equal(f[0].summary, 'pt-sigterm: SIGTERM from node[32518] at +0.332452s was dropped by the kernel: sleep[803/1] is PID 1 of its namespace and has no handler for it, so it keeps running (a stop through the runtime waits out the grace period, then SIGKILLs it).')
+    assert.deepEqual(f[0].pod, {name: 'pt-sigterm', namespace: null})
+  })
+
+  it('zombie.jsonl: a PID 1 that never waits keeps its child a zombie (the trace ends 3.88 s later)', () => {
+    const f = findingsOf('traces/zombie.jsonl')
+    assert.deepEqual(f.map(brief), [['zombies', 'warning', 'netns:4026532177', 326443690, 4204443690, [326349149, 326443690]]])
+    assert.equal(f[0].summary, 'pt-zombie: 1 zombie under sleep[5322/1] (PID 1 of its namespace), the oldest 3.88 s (sleep[5334/7]); sleep[5322/1] never called wait for a child in this trace. Orphans it adopted as PID 1 would go to pause, which reaps them, with shareProcessNamespace: true; its own children only it can reap.')
+  })
+
+  it('flood.jsonl: 3000 SIGWINCH to the pause, counted exactly (64 written, 2936 in the kernel), and the pause ignoring it', () => {
+    const f = findingsOf('traces/flood.jsonl')
+    assert.deepEqual(f.map((x) => [x.kind, x.severity]), [['signal-flood', 'warning'], ['signal-to-pause-ignored', 'info']])
+    assert.match(f[0].summary, /^netns:4026532181: SIGWINCH from node\[32518\] to pause\[11520\/1\]: 3000 in 0\.23 s from \+0\.326389s, about \d+ per second \(2936 counted in the kernel, 64 written one by one\)\.$/)
+    assert.equal(f[1].advice, null, 'SIGWINCH is ignored by default: nothing to change')
+  })
+
+  it('ns-pause.jsonl: SIGHUP dropped by the pause; SIGTERM ends it and the kernel SIGKILLs the two living members', () => {
+    const f = findingsOf('traces/ns-pause.jsonl')
+    assert.deepEqual(f.map((x) => [x.kind, x.severity, x.t]), [['signal-to-pause-ignored', 'warning', 1619322027], ['pause-died', 'problem', 2215357455]])
+    assert.equal(f[1].summary, 'netns:4026532336: its pause pause[30338/1] died at +2.215450s (exit 0) after SIGTERM from node[30271] at +2.215357s; the kernel then SIGKILLed 2 other processes of its PID namespace (sleep[30669/5], sleep[30670/6]): the pod went down with it.')
+  })
+
+  it('teardown.jsonl: the kernel\'s SIGKILLs to zombies are not counted as victims of the pause\'s death', () => {
+    const f = findingsOf('traces/teardown.jsonl')
+    assert.deepEqual(f.map((x) => [x.kind, x.evidence.length]), [['pause-died', 3]])
+    assert.match(f[0].summary, /the kernel then SIGKILLed 1 other process of its PID namespace \(sleep\[25818\/2\]\)/)
+  })
+
+  it('benign traces give none: a pause that reaps its orphan (reap-by-pause.jsonl); a loss hides the zombies it may have reaped (lost.jsonl)', () => {
+    assert.deepEqual(findingsOf('traces/reap-by-pause.jsonl').map((x) => x.kind), [])
+    assert.deepEqual(findingsOf('traces/lost.jsonl').map((x) => x.kind), [])
+  })
+
+  it('every finding is a valid record; the same trace gives the same findings, in time order', () => {
+    for (const name of ['sigterm-ignored', 'zombie', 'flood', 'ns-pause', 'teardown']) {
+      const a = findingsOf(`traces/${name}.jsonl`)
+      assertValidRecords(a)
+      assert.deepEqual(findingsOf(`traces/${name}.jsonl`), a)
+      assert.deepEqual(a.map((x) => x.t), [...a.map((x) => x.t)].sort((x, y) => x - y))
+    }
+  })
+})
+
+describe('explain', () => {
+  it('--json: one finding a line; merged files in time order', async () => {
+    const {out, findings} = await explain(['traces/ns-pause.jsonl', 'traces/zombie.jsonl'])
+    const lines = out.trim().split('\n').map((l) => JSON.parse(l) as FindingRecord)
+    assert.deepEqual(lines, findings)
+    assert.deepEqual(lines.map((l) => l.kind), ['zombies', 'signal-to-pause-ignored', 'pause-died'], 'zombie.jsonl was recorded first')
+    assertValidRecords(lines)
+  })
+
+  it('filters choose findings by their events: --pid, --signal, --pod', async () => {
+    const pid = await explain(['traces/ns-pause.jsonl'], {...NO_FILTERS, pids: [30669]})
+    assert.deepEqual(pid.findings.map((f) => f.kind), ['pause-died'], 'a victim of the pause\'s death')
+    const sig = await explain(['traces/ns-pause.jsonl'], {...NO_FILTERS, signals: [1]})
+    assert.deepEqual(sig.findings.map((f) => f.kind), ['signal-to-pause-ignored'])
+    const pod = await explain(['traces/ns-pause.jsonl', 'traces/zombie.jsonl'], {...NO_FILTERS, pods: ['pt-zombie']})
+    assert.deepEqual(pod.findings.map((f) => f.kind), ['zombies'])
+  })
+
+  it('text: time, severity, kind, the sentence and what to change', async () => {
+    const {out} = await explain(['traces/sigterm-ignored.jsonl'], NO_FILTERS, false)
+    assert.equal(out, `${formatFinding(findingsOf('traces/sigterm-ignored.jsonl')[0])}\n`)
+    assert.match(out, /^\+0\.332452s warning sigterm-ignored-by-pid1\n {2}pt-sigterm: SIGTERM from node\[32518\] .*\n {2}→ handle SIGTERM in sleep, /)
+    assert.match(findingLine(findingsOf('traces/sigterm-ignored.jsonl')[0]), /^\+0\.332452s finding {2}warning sigterm-ignored-by-pid1: pt-sigterm: SIGTERM from /)
+  })
+
+  it('durations read at a glance', () => {
+    assert.deepEqual([3.01e9, 42e9, 150e9, 3 * 3600e9].map(duration), ['3.01 s', '42 s', '2.5 min', '3.0 h'])
+  })
+})
