@@ -46,7 +46,8 @@ export class FindingsEngine {
     switch (r.type) {
       case 'sandbox': {
         const earlier = tr.ctx.sandboxes.get(r.id)
-        tr.ctx.sandboxes.set(r.id, r)
+        // a record that knows less (no pod: a dying sandbox, files of older versions) keeps the name
+        tr.ctx.sandboxes.set(r.id, !r.pod && earlier?.pod ? {...r, pod: earlier.pod, runtime: earlier.runtime} : r)
         for (const rule of tr.rules) rule.sandbox?.(r, earlier)
         break
       }

@@ -126,6 +126,13 @@ export class SandboxIndex implements Classifier {
       // in this same scan counts too (a dying sandbox and its successor, both listed).
       s.replaces = old?.replaces || replacedBy(s, [...this.byId.values(), ...sandboxes])
       if (old?.containers) s.containers = keepDeadContainers(old.containers, s)
+      // A look that knows less (the pause is gone, the runtime did not answer in time) does not
+      // take back the pod of the same processes: a dying sandbox's last records keep its name.
+      if (old?.pod && !s.pod && s.members.some((pid) => old.members.includes(pid))) {
+        s.pod = old.pod
+        s.runtime = old.runtime
+        if (old.hostNetwork !== undefined && s.hostNetwork === undefined) s.hostNetwork = old.hostNetwork
+      }
       if (!old || JSON.stringify(sandboxRecord(old)) !== JSON.stringify(sandboxRecord(s))) {
         changed.push(s.id)
         this.versions.set(s.id, (this.versions.get(s.id) ?? 0) + 1)

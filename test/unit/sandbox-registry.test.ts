@@ -130,3 +130,19 @@ describe('a CRI sandbox\'s unnamed process asks for new looks, rationed', () => 
     assert.deepEqual(asked, [200])
   })
 })
+
+describe('a look that knows less keeps the pod of the same processes', () => {
+  const NET = 4026532600
+  const ctr: ProcEntry = {pid: 300, ppid: 1, comm: 'sleep', cmdline: ['sleep', '3600'], state: 'S', nspid: [300, 1], ns: {...HOST, net: NET, ipc: NET + 1, uts: NET + 2, pid: NET + 4}, cgroup: ''}
+  const other: ProcEntry = {...ctr, pid: 301, nspid: [301, 1]}
+  const named = () => ({runtime: 'containerd' as const, pod: {name: 'own', namespace: 'lab', uid: 'u2', attempt: 0}})
+
+  it('the pause died and the runtime has not answered: the container still names its pod; other processes in a reused inode do not', () => {
+    const index = new SandboxIndex(HOST)
+    index.update(groupSandboxes([ctr], HOST, named))
+    index.update(groupSandboxes([ctr], HOST))
+    assert.deepEqual([index.get(`netns:${NET}`)?.runtime, index.get(`netns:${NET}`)?.pod?.name], ['containerd', 'own'])
+    index.update(groupSandboxes([other], HOST))
+    assert.deepEqual([index.get(`netns:${NET}`)?.runtime, index.get(`netns:${NET}`)?.pod], ['namespaces', null])
+  })
+})
