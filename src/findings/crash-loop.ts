@@ -1,7 +1,8 @@
 // `crash-loop`: the same container's first process exiting again and again (the kubelet restarts
-// it; podman or a script may too). Counted per sandbox and container (its name where the runtime
-// gives one, else its command), on the exits of a process that is PID 1 of its namespace or
-// that the runtime names as the container's.
+// it; podman or a script may too). Counted per sandbox and command, on the exits of a process
+// that is PID 1 of its namespace or that the runtime names as the container's: a container that
+// lives less than the runtime's next answer is not named on every run, so its name (where one
+// run had it) is what the finding shows, not what it is counted by.
 import type {ExitEvent, TraceEvent} from '../events/types.js'
 import type {FindingContext, Rule} from './context.js'
 import {signalName} from '../events/names.js'
@@ -27,7 +28,7 @@ export class CrashLoopRule implements Rule {
     if (!p.sandbox || p.role !== 'container' || p.runtime || (p.innerPid !== 1 && p.container === undefined)) return
     // a named container's processes: only its first (PID 1, or its only one) stands for it
     if (p.container !== undefined && p.innerPid !== 1 && p.innerPid !== null) return
-    const key = `${p.sandbox}\0${p.container ?? p.comm}`
+    const key = `${p.sandbox}\0${p.comm}`
     if (this.reported.has(key)) return
     const list = (this.exits.get(key) ?? []).filter((x) => e.t - x.t <= CRASH_LOOP_GAP_NS)
     list.push(e)
@@ -42,7 +43,7 @@ export class CrashLoopRule implements Rule {
   private report(list: ExitEvent[]): void {
     const last = list[list.length - 1]
     const p = last.proc
-    const where = place(this.ctx.sandbox(p.sandbox), p.sandbox as string, p.container)
+    const where = place(this.ctx.sandbox(p.sandbox), p.sandbox as string, [...list].reverse().find((x) => x.proc.container !== undefined)?.proc.container)
     const counts = new Map<string, number>()
     for (const x of list) counts.set(status(x), (counts.get(status(x)) ?? 0) + 1)
     const how = [...counts].map(([s, n]) => (counts.size === 1 ? `each time with ${s}` : `${s} ×${n}`)).join(', ')

@@ -124,7 +124,7 @@ export class PauseRule implements Rule {
       after = `the kernel then SIGKILLed ${plural(d.zapped.length, 'other process', 'other processes')} of its PID namespace (${names}): the pod went down with it`
     } else if (survivors.length > 0) {
       const names = survivors.slice(0, 3).map(who).join(', ') + (survivors.length > 3 ? ', …' : '')
-      after = `${plural(survivors.length, 'process', 'processes')} of the pod live on in the dead sandbox (${names}) until the kubelet notices (SandboxChanged), stops them and re-creates the sandbox`
+      after = `${plural(survivors.length, 'process', 'processes')} of the pod ${survivors.length === 1 ? 'lives' : 'live'} on in the dead sandbox (${names}) until the kubelet notices (SandboxChanged), stops them and re-creates the sandbox`
     } else after = 'no other process of the pod was seen running'
     this.ctx.emit({
       kind: 'pause-died', severity: orderly ? 'info' : 'problem', sandbox: d.sandbox, t: d.killer?.t ?? d.exit.t, until: Math.max(d.exit.t, ...d.zapped.map((z) => z.t), Math.min(now, d.exit.t + PAUSE_SETTLE_NS)),

@@ -28,8 +28,11 @@ export class RecordFilter {
     if (rec.type === 'sandbox') {
       let m = this.sandboxes.get(source)
       if (!m) this.sandboxes.set(source, (m = new Map()))
-      m.set(rec.id, rec)
-      return sandboxSelected(this.f, rec)
+      // a record that knows less (no pod: a dying sandbox's last look) keeps the pod named before
+      const prev = m.get(rec.id)
+      const known = !rec.pod && prev?.pod ? {...rec, pod: prev.pod} : rec
+      m.set(rec.id, known)
+      return sandboxSelected(this.f, known)
     }
     if (rec.type !== 'event') return true
     if (!eventMatches(rec, this.pids, this.signals)) return false

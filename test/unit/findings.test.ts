@@ -85,6 +85,56 @@ describe('findings on recorded traces', () => {
   })
 })
 
+describe('findings on the traces recorded for them (test/fixtures/traces/findings)', () => {
+  // [file, [[kind, severity, sandbox, pod, t, until, evidence count], …]]: every finding, exactly
+  const cases: Array<[string, Array<[string, string, string, string | null, number, number, number]>]> = [
+    ['crash-loop.jsonl', [['crash-loop', 'problem', 'netns:4026532178', 'shop/crashy-0', 5382806291, 16951407109, 3]]],
+    ['grace-cri.jsonl', [['grace-period-exhausted', 'problem', 'netns:4026532178', 'pausetrace-lab/grace', 4926452160, 6507798581, 3], ['sigterm-ignored-by-pid1', 'warning', 'netns:4026532178', 'pausetrace-lab/grace', 4926452160, 4926452160, 1]]],
+    ['grace-handled.jsonl', [['grace-period-exhausted', 'problem', 'netns:4026532182', null, 326544476, 2327977215, 3]]],
+    ['grace-sigign.jsonl', [['grace-period-exhausted', 'problem', 'netns:4026532253', null, 315118239, 1816036884, 2]]],
+    ['graceful.jsonl', []],
+    ['kill-pause-cri.jsonl', [['pause-died', 'problem', 'netns:4026532178', 'pausetrace-lab/shared', 6934533438, 7434657406, 3], ['sandbox-recreated', 'warning', 'netns:4026532249', 'pausetrace-lab/shared', 6934657406, 10905050529, 1], ['pause-died', 'problem', 'netns:4026532256', 'pausetrace-lab/own', 7698594460, 8198703718, 2], ['sandbox-recreated', 'warning', 'netns:4026532325', 'pausetrace-lab/own', 7698703718, 10905050529, 1], ['grace-period-exhausted', 'problem', 'netns:4026532256', 'pausetrace-lab/own', 8712091279, 10719967790, 2], ['sigterm-ignored-by-pid1', 'warning', 'netns:4026532256', 'pausetrace-lab/own', 8712091279, 8712091279, 1]]],
+    ['kill-pause-ns.jsonl', [['pause-died', 'problem', 'netns:4026532182', null, 568867656, 1068980367, 3], ['pause-died', 'problem', 'netns:4026532256', null, 1375560581, 1875782994, 2]]],
+    ['oom.jsonl', [['oom-kill', 'problem', 'netns:4026532178', 'pt-oom', 1427679169, 1427679169, 1]]],
+    ['pid1-ns.jsonl', [['grace-period-exhausted', 'problem', 'netns:4026532182', null, 519863450, 2084462786, 3], ['sigterm-ignored-by-pid1', 'warning', 'netns:4026532182', null, 519863450, 519863450, 1]]],
+    ['zombies-ns.jsonl', [['zombies', 'warning', 'netns:4026532182', null, 544934058, 5018411159, 2]]],
+  ]
+  for (const [file, want] of cases) {
+    it(`${file}: ${want.length ? want.map((w) => w[0]).join(', ') : 'no finding (benign)'}`, () => {
+      const got = findingsOf(`traces/findings/${file}`)
+      assert.deepEqual(got.map((f) => [f.kind, f.severity, f.sandbox, f.pod ? `${f.pod.namespace ? `${f.pod.namespace}/` : ''}${f.pod.name}` : null, f.t, f.until, f.evidence.length]), want)
+      assertValidRecords(got)
+    })
+  }
+
+  const summary = (file: string, kind: string): string => findingsOf(`traces/findings/${file}`).find((f) => f.kind === kind)?.summary ?? ''
+
+  it('grace-period-exhausted tells the three causes apart: dropped by the kernel, handled without exiting, ignored by the program', () => {
+    assert.match(summary('pid1-ns.jsonl', 'grace-period-exhausted'), /^netns:\d+: SIGTERM from kill\[\d+\] at \+0\.519863s \(sent 2 times\) did not end sleep\[\d+\/1\] \(PID 1 in its namespace, no handler: the kernel dropped it\); SIGKILL from kill\[\d+\] came 1\.56 s later\.$/)
+    assert.match(summary('grace-handled.jsonl', 'grace-period-exhausted'), /did not end sh\[\d+\/1\] \(its handler ran at \+0\.326633s, but the process did not exit\); SIGKILL from node\[\d+\] came 2\.00 s later\.$/)
+    assert.match(summary('grace-sigign.jsonl', 'grace-period-exhausted'), /did not end sleep\[\d+\/2\] \(it ignores SIGTERM \(SIG_IGN, set by the program or inherited across exec\)\); SIGKILL from node\[\d+\] came 1\.50 s later\.$/)
+  })
+
+  it('the CRI runtime\'s stop: runc\'s SIGTERM dropped by the container\'s PID 1, runc\'s SIGKILL 2.01 s later; the sandboxes re-created with attempt 1', () => {
+    assert.match(summary('kill-pause-cri.jsonl', 'grace-period-exhausted'), /^pausetrace-lab\/own container own-app: SIGTERM from runc\[\d+\] at \+8\.712091s did not end sleep\[\d+\/1\] \(PID 1 in its namespace, no handler: the kernel dropped it\); SIGKILL from runc\[\d+\] came 2\.01 s later\.$/)
+    const re = findingsOf('traces/findings/kill-pause-cri.jsonl').filter((f) => f.kind === 'sandbox-recreated').map((f) => f.summary)
+    assert.deepEqual(re, [
+      'pausetrace-lab/shared: a new sandbox (attempt 1) netns:4026532249 replaces netns:4026532178, 3.97 s after its pause pause[25587/1] ended (exit 0); the pod\'s containers start again in it.',
+      'pausetrace-lab/own: a new sandbox (attempt 1) netns:4026532325 replaces netns:4026532256, 3.21 s after its pause pause[25712/1] ended (exit 0); the pod\'s containers start again in it.',
+    ])
+    assert.match(summary('kill-pause-cri.jsonl', 'pause-died'), /the kernel then SIGKILLed 1 other process of its PID namespace \(sleep\[25655\/6\]\): the pod went down with it\.$/)
+  })
+
+  it('oom-kill: the memory cgroup\'s SIGKILL, sent from the victim itself (si_code SI_KERNEL); crash-loop: code 3 again and again', () => {
+    assert.equal(summary('oom.jsonl', 'oom-kill'), 'pt-oom: the kernel\'s OOM killer SIGKILLed dd[26861/7] at +1.427679s while it allocated memory: the container (or the node) ran out of memory.')
+    assert.equal(summary('crash-loop.jsonl', 'crash-loop'), 'shop/crashy-0 container app: sh exited 3 times in 12 s (every 5.78 s on average, the last sh[27265/1] at +16.951407s), each time with code 3.')
+  })
+
+  it('zombies: orphans adopted by a PID 1 that never reaps them, and what a shared PID namespace would change', () => {
+    assert.match(summary('zombies-ns.jsonl', 'zombies'), /1 zombie under sleep\[\d+\/1\] \(PID 1 of its namespace\), the oldest 4\.47 s \(sh\[\d+\/3\]\); .* They are orphans it adopted as PID 1: with shareProcessNamespace: true the pod's pause would have adopted and reaped them\.$/)
+  })
+})
+
 describe('explain', () => {
   it('--json: one finding a line; merged files in time order', async () => {
     const {out, findings} = await explain(['traces/ns-pause.jsonl', 'traces/zombie.jsonl'])
@@ -101,6 +151,11 @@ describe('explain', () => {
     assert.deepEqual(sig.findings.map((f) => f.kind), ['signal-to-pause-ignored'])
     const pod = await explain(['traces/ns-pause.jsonl', 'traces/zombie.jsonl'], {...NO_FILTERS, pods: ['pt-zombie']})
     assert.deepEqual(pod.findings.map((f) => f.kind), ['zombies'])
+  })
+
+  it('--pod keeps a dying CRI sandbox\'s findings though its last record lost the pod\'s name', async () => {
+    const own = await explain(['traces/findings/kill-pause-cri.jsonl'], {...NO_FILTERS, pods: ['own']})
+    assert.deepEqual(own.findings.map((f) => [f.kind, f.pod?.name]), [['pause-died', 'own'], ['sandbox-recreated', 'own'], ['grace-period-exhausted', 'own'], ['sigterm-ignored-by-pid1', 'own']])
   })
 
   it('text: time, severity, kind, the sentence and what to change', async () => {
