@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import {existsSync, readFileSync, readdirSync} from 'node:fs'
 import {killLeftovers, requireTracing, waitFor} from '../helpers/e2e.js'
 import {requireContainerd} from '../helpers/containerd.js'
-import {DECISIVE, assertNothingLeft, lab, type Rec} from '../helpers/lab.js'
+import {DECISIVE, assertLabFindings, assertNothingLeft, lab, type Rec} from '../helpers/lab.js'
 import {assertValidRecords} from '../helpers/schema.js'
 
 const CASES: Array<[string, number]> = [
@@ -56,6 +56,8 @@ describe('e2e: pausetrace lab --runtime cri (a private containerd)', function ()
         assert.deepEqual([pods, sb.pauseComm, sb.parentComm], [[`pausetrace-lab/${sb.name}`], 'pause', 'containerd-shim'], JSON.stringify(recs))
       }
       DECISIVE[id](r, 'cri')
+      assertValidRecords(r.findings)
+      assertLabFindings(r, id, 'cri')
       assertContainerdWasOurs(r)
       await assertNothingLeft(r)
     })

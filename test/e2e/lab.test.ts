@@ -7,7 +7,7 @@ import {chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} 
 import os from 'node:os'
 import path from 'node:path'
 import {BPFTRACES, childrenOf, killLeftovers, requireTracing, runCli, waitFor} from '../helpers/e2e.js'
-import {DECISIVE, assertNothingLeft, events, lab, parse, ticksNow, type LabRun, type Rec} from '../helpers/lab.js'
+import {DECISIVE, assertLabFindings, assertNothingLeft, events, lab, parse, ticksNow, type LabRun, type Rec} from '../helpers/lab.js'
 import {assertValidRecords} from '../helpers/schema.js'
 
 const CASES: Array<[string, 'namespaces' | 'podman', number]> = [
@@ -49,6 +49,8 @@ describe('e2e: pausetrace lab', function () {
       assert.deepEqual([r.trace[0].type, r.trace.at(-1)?.type], ['header', 'footer'])
       assert.equal(r.trace.at(-1)?.reason, 'duration')
       DECISIVE[id](r, runtime)
+      assertValidRecords(r.findings)
+      assertLabFindings(r, id, runtime)
       await assertNothingLeft(r)
     })
   }

@@ -15,6 +15,8 @@ export interface LabRun {
   stderr: string
   lab: Rec[]
   trace: Rec[]
+  /** the finding records the lab prints after the footer */
+  findings: Rec[]
   /** clock ticks since boot when the CLI had exited */
   endTicks: number
 }
@@ -33,9 +35,9 @@ function startOf(pid: number): {start: number; state: string} | undefined {
   }
 }
 
-export function parse(stdout: string): {lab: Rec[]; trace: Rec[]} {
+export function parse(stdout: string): {lab: Rec[]; trace: Rec[]; findings: Rec[]} {
   const all = stdout.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Rec)
-  return {lab: all.filter((r) => r.type === 'lab'), trace: all.filter((r) => r.type !== 'lab')}
+  return {lab: all.filter((r) => r.type === 'lab'), trace: all.filter((r) => r.type !== 'lab' && r.type !== 'finding'), findings: all.filter((r) => r.type === 'finding')}
 }
 
 export async function lab(args: string[], opts: {onStdout?: (run: ReturnType<typeof runCli>) => Promise<void>} = {}): Promise<LabRun> {
@@ -193,4 +195,22 @@ export const DECISIVE: Record<string, (r: LabRun, runtime: string) => void> = {
       ['worker', {signaled: 15, core: false}, ['WUNTRACED', 'WCONTINUED']],
     ])
   },
+}
+
+/** The findings each exercise must end with (docs/findings.md), whatever else it finds. */
+const LAB_FINDINGS: Record<string, string[]> = {
+  'pid1-ignores-sigterm': ['grace-period-exhausted', 'sigterm-ignored-by-pid1'],
+  zombies: ['zombies'],
+  'kill-pause': ['pause-died'],
+}
+
+export function assertLabFindings(r: LabRun, id: string, runtime: string): void {
+  const kinds = r.findings.map((f) => f.kind as string)
+  const want = [...(LAB_FINDINGS[id] ?? []), ...(id === 'kill-pause' && runtime === 'cri' ? ['sandbox-recreated'] : [])]
+  for (const k of want) assert.ok(kinds.includes(k), `${id} on ${runtime}: a ${k} finding (got ${kinds.join(', ') || 'none'})`)
+  // each names one of the lab's sandboxes, in time order
+  const ids = new Set(r.lab.filter((x) => x.kind === 'sandbox').map((x) => x.sandboxId as string))
+  assert.deepEqual(r.findings.filter((f) => !ids.has(f.sandbox as string)), [])
+  assert.deepEqual(r.findings.map((f) => f.t as number), r.findings.map((f) => f.t as number).sort((a, b) => a - b))
+  if (id === 'kill-pause') assert.equal(kinds.filter((k) => k === 'pause-died').length, 2, 'both pauses')
 }
