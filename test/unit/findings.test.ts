@@ -2,7 +2,9 @@
 // and test/fixtures/traces/findings for the ones made for it: their README says how to re-record).
 // Each finding is asserted exactly: kind, severity, sandbox, span, the evidence's times, the sentence.
 import assert from 'node:assert/strict'
-import {readFileSync} from 'node:fs'
+import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 import {PassThrough} from 'node:stream'
 import {fixturePath} from '../helpers/fixtures.js'
 import {assertValidRecords} from '../helpers/schema.js'
@@ -142,6 +144,29 @@ describe('explain', () => {
     assert.deepEqual(lines, findings)
     assert.deepEqual(lines.map((l) => l.kind), ['zombies', 'signal-to-pause-ignored', 'pause-died'], 'zombie.jsonl was recorded first')
     assertValidRecords(lines)
+  })
+
+  it('several nodes: each finding names its host, and each node\'s sandboxes are its own', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'pausetrace-findings-'))
+    try {
+      // the same recording as if from two nodes, the second 10 s later
+      const recs = recordsOf('traces/sigterm-ignored.jsonl') as Array<Record<string, any>>
+      const shift = (r: Record<string, any>, host: string, ms: number): Record<string, any> => r.type === 'header' ? {...r, host, startedAt: new Date(Date.parse(r.startedAt) + ms).toISOString()} : r.ts ? {...r, ts: new Date(Date.parse(r.ts) + ms).toISOString()} : r
+      const files = [['node-a', 0], ['node-b', 10_000]].map(([host, ms]) => {
+        const f = path.join(dir, `${host}.jsonl`)
+        writeFileSync(f, recs.map((r) => JSON.stringify(shift(r, host as string, ms as number))).join('\n') + '\n')
+        return f
+      })
+      const out = new PassThrough()
+      const chunks: Buffer[] = []
+      out.on('data', (c: Buffer) => chunks.push(c))
+      const r = await explainTraces({files: [...files].reverse(), filters: NO_FILTERS, json: true, minSeverity: 'info', out, warn: () => undefined})
+      assert.deepEqual(r.findings.map((f) => [f.host, f.kind, f.sandbox, f.t]), [['node-a', 'sigterm-ignored-by-pid1', 'netns:4026532178', 332451653], ['node-b', 'sigterm-ignored-by-pid1', 'netns:4026532178', 332451653]])
+      assertValidRecords(r.findings)
+      assert.match(formatFinding(r.findings[1]), /^\+0\.332452s node-b warning sigterm-ignored-by-pid1\n/)
+    } finally {
+      rmSync(dir, {recursive: true, force: true})
+    }
   })
 
   it('filters choose findings by their events: --pid, --signal, --pod', async () => {
