@@ -6,6 +6,7 @@ import bytes from 'bytes'
 import {UsageError} from './errors.js'
 import {parseSignal} from './events/names.js'
 import type {Filters} from './events/filter.js'
+import {parseMetricsAddress, type MetricsAddress} from './metrics/server.js'
 
 export const filterFlags = {
   all: Flags.boolean({description: 'include processes outside any sandbox (default: sandboxes only)'}),
@@ -27,6 +28,17 @@ export const runtimeNoiseFlag = {
 
 export const criSocketFlag = {
   'cri-socket': Flags.string({description: 'the container runtime\'s CRI socket (default: $PAUSETRACE_CRI_SOCKET, else containerd\'s, CRI-O\'s or cri-dockerd\'s at its standard path)', helpValue: 'PATH'}),
+}
+
+export const metricsFlags = {
+  metrics: Flags.string({description: 'serve Prometheus metrics at http://ADDR/metrics while tracing: a port (127.0.0.1 only), or HOST:PORT (0.0.0.0:9479 for every interface); docs/metrics.md', helpValue: 'ADDR'}),
+  'metrics-expiry': Flags.string({description: 'how long the series of a pod that went away stay (default 10m)', helpValue: 'DURATION', dependsOn: ['metrics']}),
+}
+
+/** --metrics and --metrics-expiry, checked (nothing is listened on here). */
+export function parseMetricsFlags(flags: {metrics?: string; 'metrics-expiry'?: string}): {address: MetricsAddress; expiryMs: number} | undefined {
+  if (flags.metrics === undefined) return undefined
+  return {address: parseMetricsAddress(flags.metrics), expiryMs: flags['metrics-expiry'] === undefined ? 10 * 60_000 : parseDurationMs(flags['metrics-expiry'], '--metrics-expiry')}
 }
 
 export function parsePids(values: string[] | undefined): number[] {

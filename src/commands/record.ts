@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 import os from 'node:os'
 import {BaseCommand} from '../base-command.js'
 import {EXIT_CODE_HELP, TraceFailedError} from '../errors.js'
-import {bpftraceFlag, criSocketFlag, filterFlags, parseDurationMs, parseFilters, parseSize} from '../flags.js'
+import {bpftraceFlag, criSocketFlag, metricsFlags, parseMetricsFlags, filterFlags, parseDurationMs, parseFilters, parseSize} from '../flags.js'
 import type {RecordResult} from '../live/record.js'
 
 export default class Record extends BaseCommand {
@@ -24,6 +24,7 @@ ${EXIT_CODE_HELP}`
     {description: 'Only SIGTERM and SIGKILL, compressed, at most 50 MB', command: 'sudo <%= config.bin %> record -o trace.jsonl.gz --all --signal TERM --signal KILL --max-size 50MB'},
     {description: 'On k3s, pods named by its containerd', command: 'sudo <%= config.bin %> record -o trace.jsonl --cri-socket /run/k3s/containerd/containerd.sock'},
     {description: 'Record for a minute, then say what went wrong', command: 'sudo <%= config.bin %> record -o trace.jsonl --duration 1m --explain'},
+    {description: 'On every node (the DaemonSet): Prometheus metrics while recording', command: 'sudo <%= config.bin %> record -o /var/log/pausetrace/trace.jsonl.gz --metrics 0.0.0.0:9479'},
     {description: 'Stream records to another program', command: "sudo <%= config.bin %> record -o - --all --pid 4242 | jq -c 'select(.kind==\"reap\")'"},
   ]
 
@@ -35,6 +36,7 @@ ${EXIT_CODE_HELP}`
     explain: Flags.boolean({description: 'after the summary, print the findings (as `explain` would give them for the file)'}),
     ...filterFlags,
     ...criSocketFlag,
+    ...metricsFlags,
     ...bpftraceFlag,
   }
 
@@ -49,6 +51,7 @@ ${EXIT_CODE_HELP}`
       maxSize: flags['max-size'] === undefined ? undefined : parseSize(flags['max-size'], '--max-size'),
       bpftrace: flags.bpftrace,
       criSocket: flags['cri-socket'],
+      metrics: parseMetricsFlags(flags),
       explain: flags.explain,
       argv: ['record', ...this.argv],
       host: os.hostname(),

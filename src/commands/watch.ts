@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 import os from 'node:os'
 import {BaseCommand} from '../base-command.js'
 import {EXIT_CODE_HELP, TraceFailedError} from '../errors.js'
-import {bpftraceFlag, criSocketFlag, filterFlags, parseFilters, runtimeNoiseFlag} from '../flags.js'
+import {bpftraceFlag, criSocketFlag, metricsFlags, parseMetricsFlags, filterFlags, parseFilters, runtimeNoiseFlag} from '../flags.js'
 import type {WatchResult} from '../live/watch.js'
 
 export default class Watch extends BaseCommand {
@@ -16,6 +16,7 @@ ${EXIT_CODE_HELP}`
   static override examples = [
     {description: 'Watch every pod sandbox on this node', command: 'sudo <%= config.bin %> watch'},
     {description: 'One pod, recording what is shown', command: 'sudo <%= config.bin %> watch --pod web-0 --record web-0.jsonl.gz'},
+    {description: 'Watch, and serve metrics on this machine only', command: 'sudo <%= config.bin %> watch --metrics 9479'},
     {description: 'Only SIGTERM and SIGKILL, as text lines for a log', command: 'sudo <%= config.bin %> watch --signal TERM --signal KILL | tee signals.log'},
   ]
 
@@ -25,6 +26,7 @@ ${EXIT_CODE_HELP}`
     ...filterFlags,
     ...runtimeNoiseFlag,
     ...criSocketFlag,
+    ...metricsFlags,
     ...bpftraceFlag,
   }
 
@@ -37,6 +39,7 @@ ${EXIT_CODE_HELP}`
       force: flags.force,
       bpftrace: flags.bpftrace,
       criSocket: flags['cri-socket'],
+      metrics: parseMetricsFlags(flags),
       argv: ['watch', ...this.argv],
       host: os.hostname(),
       mode: wantsTty() ? 'tty' : 'lines',

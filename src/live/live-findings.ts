@@ -1,7 +1,7 @@
 // Findings while a trace runs (watch, record --explain): every record goes to the findings engine
 // as it comes, and a clock tick every 250 ms lets findings that wait for time (a zombie that
 // stays, a flood that stopped, a pause's last SIGKILLs) be decided without waiting for an event.
-import type {FindingRecord, FooterRecord} from '../events/types.js'
+import type {FindingRecord, FooterRecord, TraceEvent} from '../events/types.js'
 import {FindingsEngine} from '../findings/engine.js'
 import type {LiveRecord} from './live-trace.js'
 
@@ -14,10 +14,10 @@ export class LiveFindings {
   private lastT = 0
   readonly found: FindingRecord[] = []
 
-  constructor(private readonly onFinding: (f: FindingRecord) => void = () => undefined) {
+  constructor(private readonly onFinding: (f: FindingRecord, events: TraceEvent[]) => void = () => undefined) {
     this.engine = new FindingsEngine((f) => {
       this.found.push(f.record)
-      this.onFinding(f.record)
+      this.onFinding(f.record, f.events)
     })
   }
 

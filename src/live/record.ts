@@ -3,9 +3,9 @@
 import type {Filters} from '../events/filter.js'
 import type {TraceTotals} from './live-trace.js'
 import {LiveRun} from './run.js'
-import {LiveFindings} from './live-findings.js'
 import {compareFindings, formatFinding} from '../findings/format.js'
 import type {FindingRecord} from '../events/types.js'
+import type {MetricsAddress} from '../metrics/server.js'
 
 export interface RecordOptions {
   output: string
@@ -22,6 +22,8 @@ export interface RecordOptions {
   log?: (line: string) => void
   /** --explain: the findings, after the summary */
   explain?: boolean
+  /** --metrics */
+  metrics?: {address: MetricsAddress; expiryMs: number}
 }
 
 export interface RecordResult extends TraceTotals {
@@ -42,13 +44,15 @@ export async function recordTrace(opts: RecordOptions): Promise<RecordResult> {
     file: {path: opts.output, force: opts.force, maxSize: opts.maxSize},
     durationMs: opts.durationMs,
     summary: {log, where: opts.output === '-' ? 'stdout' : opts.output},
+    findings: opts.explain,
+    metrics: opts.metrics,
   })
   try {
-    const findings = opts.explain ? new LiveFindings() : undefined
-    await run.start(findings ? (r) => findings.push(r) : undefined)
-    const {totals} = await run.finish((footer) => findings?.finish(footer))
-    if (!findings) return {output: opts.output, ...totals}
-    const list = [...findings.found].sort(compareFindings)
+    await run.start()
+    if (run.metricsUrl) log(`pausetrace: metrics at ${run.metricsUrl}`)
+    const {totals} = await run.finish()
+    if (!opts.explain) return {output: opts.output, ...totals}
+    const list = [...run.findings].sort(compareFindings)
     log(list.length === 0 ? 'pausetrace: no findings: nothing in this trace needs acting on.' : `pausetrace: ${list.length} finding${list.length === 1 ? '' : 's'}:\n${list.map(formatFinding).join('\n')}`)
     return {output: opts.output, ...totals, findings: list}
   } finally {

@@ -11,8 +11,16 @@ import {criEndpoints} from '../sandbox/cri-client.js'
 import {onStopSignals} from '../util/signals.js'
 import {guardTerminal} from '../util/hangup.js'
 import type {Filters} from '../events/filter.js'
-import type {FooterRecord, HeaderRecord, StopReason} from '../events/types.js'
+import type {FindingRecord, FooterRecord, HeaderRecord, StopReason} from '../events/types.js'
 import {LiveTrace, type LiveRecord, type LiveResult, type TraceTotals} from './live-trace.js'
+import {LiveFindings} from './live-findings.js'
+import {TraceMetrics} from '../metrics/trace-metrics.js'
+import {serveMetrics, type MetricsAddress} from '../metrics/server.js'
+
+interface LiveMetrics {
+  metrics: TraceMetrics
+  server: {close(): Promise<void>; url: string}
+}
 
 export interface LiveRunOptions {
   /** --bpftrace */
@@ -38,6 +46,12 @@ export interface LiveRunOptions {
   readsStdin?: boolean
   /** --cri-socket: the CRI runtime to name pods from (else $PAUSETRACE_CRI_SOCKET, else the standard sockets) */
   criSocket?: string
+  /** decide findings while the trace runs (src/findings/): told each one as it is found */
+  onFinding?: (f: FindingRecord) => void
+  /** record --explain: findings are kept for the end (`findings`) */
+  findings?: boolean
+  /** --metrics: the Prometheus text format at http://ADDRESS/metrics while tracing */
+  metrics?: {address: MetricsAddress; expiryMs: number}
 }
 
 export interface LiveEnd {
@@ -71,14 +85,44 @@ export class LiveRun {
     opts.checks?.()
     const info = await bpftraceInfo(opts.bpftrace)
     const writer = opts.file ? TraceWriter.open(opts.file.path, {force: opts.file.force}) : undefined
-    return new LiveRun(opts, info, writer)
+    // the metrics port last: a port in use leaves no trace file behind
+    let metrics: LiveMetrics | undefined
+    if (opts.metrics) {
+      const m = new TraceMetrics({expiryMs: opts.metrics.expiryMs})
+      try {
+        metrics = {metrics: m, server: await serveMetrics(opts.metrics.address, m)}
+      } catch (err) {
+        await writer?.discard()
+        throw err
+      }
+    }
+    return new LiveRun(opts, info, writer, metrics)
   }
+
+  /** The findings of the trace so far (with `findings`, `onFinding` or `metrics`). */
+  get findings(): FindingRecord[] {
+    return this.finder?.found ?? []
+  }
+
+  /** Where the metrics are served, with --metrics. */
+  get metricsUrl(): string | undefined {
+    return this.metrics?.server.url
+  }
+
+  private readonly finder?: LiveFindings
 
   private constructor(
     private readonly opts: LiveRunOptions,
     readonly bpftrace: BpftraceInfo,
     private readonly writer?: TraceWriter,
+    private readonly metrics?: LiveMetrics,
   ) {
+    if (opts.findings || opts.onFinding || metrics) {
+      this.finder = new LiveFindings((f, events) => {
+        metrics?.metrics.finding(f, events)
+        opts.onFinding?.(f)
+      })
+    }
     const onStop = opts.onStopSignal ?? ((): void => void this.stop('interrupt'))
     this.offSignals = onStopSignals(onStop)
     // run from a terminal that is closed: a clean stop, as on SIGHUP (util/hangup.ts says why)
@@ -118,7 +162,15 @@ export class LiveRun {
     const {writer} = this
     const maxSize = this.opts.file?.maxSize
     try {
+      const {finder} = this
+      const metrics = this.metrics?.metrics
       const live = new LiveTrace({bpftrace: this.bpftrace, filters: this.opts.filters, host: this.opts.host, argv: this.opts.argv, log: this.opts.notice, criSocket: more.criSocket ?? this.opts.criSocket}, (r) => {
+        // every record, the runtime's own included: a runtime's SIGTERM is part of a story
+        finder?.push(r)
+        if (metrics) {
+          if (r.type === 'header') metrics.header(r, live.session.attachedProbes)
+          else metrics.observe(r)
+        }
         if (writer) {
           writer.write(r)
           if (writer.error) this.writeFailed(writer.error, writer.where)
@@ -159,6 +211,7 @@ export class LiveRun {
     const live = this.live as LiveTrace
     const result = await live.done()
     const footer = live.footer(result)
+    this.finder?.finish(footer)
     const {writer} = this
     writer?.write(footer)
     await drain?.(footer)
@@ -192,6 +245,7 @@ export class LiveRun {
     this.offSignals()
     this.release()
     this.live?.kill()
+    void this.metrics?.server.close()
   }
 
   private release(): void {

@@ -36,6 +36,10 @@ export interface SessionResult {
 export class TraceSession {
   private runner?: BpftraceRunner
   private decoder?: Decoder
+  /** bpftrace's count of attached probes, once it said */
+  get attachedProbes(): number | undefined {
+    return this.decoder?.attachedProbes
+  }
   private reason?: StopReason
   private stopping?: Promise<SessionResult>
   private ticker?: NodeJS.Timeout

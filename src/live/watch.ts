@@ -10,8 +10,9 @@ import {RuntimeNoiseFold} from '../events/runtime-procs.js'
 import {ViewState} from '../ui/view-state.js'
 import type {LiveRecord, TraceTotals} from './live-trace.js'
 import {LiveRun} from './run.js'
-import {LiveFindings} from './live-findings.js'
 import {findingLine} from '../findings/format.js'
+import type {FindingRecord} from '../events/types.js'
+import type {MetricsAddress} from '../metrics/server.js'
 
 export interface WatchOptions {
   filters: Filters
@@ -29,6 +30,8 @@ export interface WatchOptions {
   log?: (line: string) => void
   /** show the events among the runtime's own processes (folded away by default; --record keeps them) */
   runtimeNoise?: boolean
+  /** --metrics */
+  metrics?: {address: MetricsAddress; expiryMs: number}
 }
 
 export interface WatchResult extends TraceTotals {
@@ -90,7 +93,10 @@ export async function watchTrace(opts: WatchOptions): Promise<WatchResult> {
   const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`))
   const state = new ViewState(new Timeline())
   const tty = opts.mode === 'tty'
+  let onFinding: (f: FindingRecord) => void = () => undefined
   const run = await LiveRun.open({
+    onFinding: (f) => onFinding(f),
+    metrics: opts.metrics,
     bpftrace: opts.bpftrace,
     criSocket: opts.criSocket,
     filters: opts.filters,
@@ -123,16 +129,14 @@ export async function watchTrace(opts: WatchOptions): Promise<WatchResult> {
     const noise = new RuntimeNoiseFold(opts.runtimeNoise)
 
     // findings as the events decide them: a line among the event lines, or the view's findings
-    const findings = new LiveFindings((f) => {
+    onFinding = (f) => {
       if (view) {
         state.addFinding(f)
         view.update()
       } else lines?.push(`${findingLine(f)}\n`)
-    })
+    }
     await run.start((r: LiveRecord) => {
       if (r.type === 'header') startedMs = Date.parse(r.startedAt)
-      // every record, the runtime's own included: a runtime's SIGTERM is part of a story
-      findings.push(r)
       if (noise.hides(r)) return
       if (view) {
         // "no sandbox matches yet" holds until one comes
@@ -142,8 +146,8 @@ export async function watchTrace(opts: WatchOptions): Promise<WatchResult> {
       } else if (lines && (r.type === 'event' || r.type === 'lost')) lines.push(`${formatRecord(r, names.label)}\n`)
       else if (r.type === 'sandbox') names.feed(r)
     })
+    if (run.metricsUrl) (tty ? (l: string) => state.setNotice(l) : log)(`pausetrace: metrics at ${run.metricsUrl}`)
     const {totals} = await run.finish(async (footer) => {
-      findings.finish(footer)
       state.feed(footer)
       await lines?.drained()
     })
