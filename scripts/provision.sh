@@ -106,6 +106,28 @@ if $tests; then
   ensure_packages "test tools" "${TEST_PACKAGES[@]}"
 fi
 
+# promtool (`promtool check metrics` on a scrape of --metrics) comes from Debian's prometheus
+# package, unpacked under the cache directory and never installed: no Prometheus server is started.
+ensure_promtool() {
+  local root=${PAUSETRACE_CI_ROOT:-/var/cache/pausetrace-ci}
+  local dest="$root/promtool"
+  if [ -x "$dest/usr/bin/promtool" ]; then
+    say "promtool: present ($dest/usr/bin/promtool)"
+    return
+  fi
+  say "promtool: unpacking Debian's prometheus package under $dest (not installed: no server runs)"
+  local tmp
+  tmp=$(mktemp -d)
+  ( cd "$tmp" && apt-get download prometheus >/dev/null 2>&1 ) ||
+    { DEBIAN_FRONTEND=noninteractive apt-get update -qq && ( cd "$tmp" && apt-get download prometheus >/dev/null ); } ||
+    { rm -rf "$tmp"; die "promtool: apt-get download prometheus failed"; }
+  mkdir -p "$dest"
+  dpkg-deb -x "$tmp"/prometheus_*.deb "$dest" || { rm -rf "$tmp"; die "promtool: dpkg-deb -x failed"; }
+  rm -rf "$tmp"
+  [ -x "$dest/usr/bin/promtool" ] || die "promtool: not in the prometheus package"
+}
+if $tests; then ensure_promtool; fi
+
 if mountpoint -q /sys/kernel/tracing; then
   say "tracefs: mounted at /sys/kernel/tracing"
 else
