@@ -179,8 +179,9 @@ export class TraceMetrics {
     if (!p) return
     this.inc(this.findings, p, {kind: f.kind, severity: f.severity})
     if (f.kind === 'grace-period-exhausted') {
-      const first = events[0]
-      this.inc(this.graceExhausted, p, {container: first?.kind === 'signal' && first.to ? container(first.to) : ''})
+      // the container, where one of its signals names it (a container's first events may not)
+      const named = events.find((e) => e.kind === 'signal' && e.to?.container !== undefined)
+      this.inc(this.graceExhausted, p, {container: named?.kind === 'signal' && named.to ? container(named.to) : ''})
     }
   }
 

@@ -18,3 +18,11 @@ export function traceRecords(name: TraceName): TraceRecord[] {
 export function timelineOf(name: TraceName, opts: TimelineOptions = {}): Timeline {
   return new Timeline(opts).feedAll(traceRecords(name))
 }
+
+/** Any recorded trace file under test/fixtures (`traces/findings/grace-cri.jsonl`). */
+export function recordsOf(rel: string): TraceRecord[] {
+  return readFileSync(fileURLToPath(new URL(`../fixtures/${rel}`, import.meta.url)), 'utf8')
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as TraceRecord)
+}

@@ -2,26 +2,23 @@
 // and test/fixtures/traces/findings for the ones made for it: their README says how to re-record).
 // Each finding is asserted exactly: kind, severity, sandbox, span, the evidence's times, the sentence.
 import assert from 'node:assert/strict'
-import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {PassThrough} from 'node:stream'
 import {fixturePath} from '../helpers/fixtures.js'
+import {recordsOf} from '../helpers/traces.js'
 import {assertValidRecords} from '../helpers/schema.js'
 import {FindingsEngine} from '../../src/findings/engine.js'
 import {compareFindings, findingLine, formatFinding} from '../../src/findings/format.js'
 import {duration} from '../../src/findings/words.js'
 import {explainTraces} from '../../src/replay/explain.js'
 import {NO_FILTERS} from '../../src/replay/filter.js'
-import type {FindingRecord, TraceRecord} from '../../src/events/types.js'
+import type {FindingRecord} from '../../src/events/types.js'
 import type {Filters} from '../../src/events/filter.js'
 
-export function recordsOf(rel: string): TraceRecord[] {
-  return readFileSync(fixturePath(rel), 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as TraceRecord)
-}
-
 /** The findings of a file, fed as explain feeds them (time order of the engine, then sorted). */
-export function findingsOf(rel: string): FindingRecord[] {
+function findingsOf(rel: string): FindingRecord[] {
   const out: FindingRecord[] = []
   const engine = new FindingsEngine((f) => out.push(f.record))
   for (const r of recordsOf(rel)) engine.push(r)
