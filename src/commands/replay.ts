@@ -50,7 +50,11 @@ ${EXIT_CODE_HELP}`
       if (!process.stdout.isTTY || !process.stdin.isTTY) throw new UsageError('replay --tui needs a terminal (stdin and stdout); use --text or --json for pipes and files.')
       // Loaded only here: Ink and React are not needed for --text and --json.
       const {replayTui} = await import('../replay/tui.js')
-      return replayTui({files, filters, speed, runtimeNoise: flags['runtime-noise'], warn: (line) => process.stderr.write(`${line}\n`)})
+      const {FindingsViewState} = await import('../live/view-findings.js')
+      const {Timeline} = await import('../model/timeline.js')
+      // the view shows the findings of the files as they play (the same engine as watch and explain)
+      const state = new FindingsViewState(new Timeline())
+      return replayTui({files, filters, speed, state, runtimeNoise: flags['runtime-noise'], warn: (line) => process.stderr.write(`${line}\n`)})
     }
     const {replayTraces} = await import('../replay/replay.js')
     return replayTraces({

@@ -11,6 +11,7 @@ export const KEYS: Array<[string, string]> = [
   ['↑ ↓  k j', 'choose a sandbox'],
   ['enter', 'details of the chosen sandbox; ← → (h l) older / newer event'],
   ['/', 'filter sandboxes by text (pod, namespace, id, process, PID); enter keeps, esc clears'],
+  ['f', 'findings: every one with its advice, newest first (the latest are shown above this line)'],
   ['?  esc', 'this help / close'],
 ]
 

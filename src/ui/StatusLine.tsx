@@ -1,4 +1,5 @@
-// The bottom line: the keys, or the filter being typed; which sandboxes are shown of how many.
+// The bottom line: the keys, or the filter being typed; how many findings; which sandboxes are
+// shown of how many.
 import React from 'react'
 import type {UiState} from './view-state.js'
 import {fit, textWidth} from './text-fit.js'
@@ -13,10 +14,15 @@ export interface StatusLineProps {
   first: number
   last: number
   total: number
+  /** findings so far (none: not mentioned) */
+  findings?: number
 }
 
-export function StatusLine({ui, notice, columns, first, last, total}: StatusLineProps): React.JSX.Element {
-  const where = total === 0 ? '' : ` sandboxes ${first}–${last} of ${total}${ui.filter ? ` matching "${ui.filter}"` : ''}`
+export function StatusLine({ui, notice, columns, first, last, total, findings = 0}: StatusLineProps): React.JSX.Element {
+  const range = total === 0 ? '' : ` sandboxes ${first}–${last} of ${total}${ui.filter ? ` matching "${ui.filter}"` : ''}`
+  const count = findings > 0 ? ` ${findings} finding${findings === 1 ? '' : 's'}${columns >= 70 ? ' (f)' : ''}${total === 0 ? '' : ' ·'}` : ''
+  // narrow, the findings' count takes the place of the word "sandboxes"
+  const where = count && textWidth(count + range) + 16 > columns ? `${count}${range.replace(' sandboxes', '')}` : count + range
   if (ui.editing) {
     const prompt = `/${ui.filter}▏ enter keep · esc clear`
     return <Line segments={[{text: fit(prompt, Math.max(0, columns - textWidth(where))), color: 'yellow'}, {text: fit(where, Math.min(columns, textWidth(where))), dim: true}]} />

@@ -1,11 +1,13 @@
 // The whole live view for a terminal `columns` × `rows`: header, time axis, one timeline per
-// sandbox that fits (the selected one filled first), the detail or help pane, the status line.
+// sandbox that fits (the selected one filled first), the detail, help or findings pane, the
+// latest findings, the status line.
 import React from 'react'
 import {Box} from 'ink'
 import type {ViewSnapshot} from './view-state.js'
 import {detailLines} from './chain.js'
 import {fit} from './text-fit.js'
 import {DetailPane} from './DetailPane.js'
+import {FindingStrip, FindingsPane, findingStripRows} from './FindingsPane.js'
 import {Header} from './Header.js'
 import {HelpPane} from './HelpPane.js'
 import {Line} from './Line.js'
@@ -30,12 +32,16 @@ export function WatchView({snapshot: s, columns, rows}: WatchViewProps): React.J
   if (columns < MIN_COLUMNS || rows < MIN_ROWS) {
     return <Line segments={[{text: fit(`pausetrace: ${columns}×${rows} is too small (${MIN_COLUMNS}×${MIN_ROWS} at least); q quits`, Math.max(1, columns))}]} />
   }
-  const details = s.ui.details && !s.ui.help ? detailLines(s.selected, s.gaps, s.ui.entry, s.now, columns) : []
-  const plan = planScreen(s, columns, rows, details.length)
+  const pane = s.ui.help || s.ui.findings
+  const details = s.ui.details && !pane ? detailLines(s.selected, s.gaps, s.ui.entry, s.now, columns) : []
+  const plan = planScreen(s, columns, rows, details.length, pane ? 0 : findingStripRows(s.findings.length, rows))
   const body: React.JSX.Element[] = []
   let used = 0
   if (s.ui.help) {
     body.push(<HelpPane key="help" columns={columns} height={plan.body + plan.details} />)
+    used = plan.body + plan.details
+  } else if (s.ui.findings) {
+    body.push(<FindingsPane key="findings" findings={s.findings} columns={columns} height={plan.body + plan.details} />)
     used = plan.body + plan.details
   } else {
     for (const block of plan.blocks) {
@@ -57,7 +63,8 @@ export function WatchView({snapshot: s, columns, rows}: WatchViewProps): React.J
       <Header snapshot={s} columns={columns} />
       <TimeAxis snapshot={s} widths={plan.widths} />
       {body}
-      <StatusLine ui={s.ui} notice={s.notice} columns={columns} first={plan.first + 1} last={plan.last + 1} total={plan.total} />
+      {plan.strip > 0 ? <FindingStrip findings={s.findings} columns={columns} rows={plan.strip} /> : null}
+      <StatusLine ui={s.ui} notice={s.notice} columns={columns} first={plan.first + 1} last={plan.last + 1} total={plan.total} findings={s.findings.length} />
     </Box>
   )
 }

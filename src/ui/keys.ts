@@ -39,6 +39,7 @@ export function applyKey(view: ViewState, input: string, key: KeyInfo): 'quit' |
   if (input === '?') view.toggleHelp()
   else if (key.escape) {
     if (ui.help) view.toggleHelp()
+    else if (ui.findings) view.toggleFindings()
     else if (ui.details) view.toggleDetails()
   } else if (input === ' ') view.setPaused(!ui.paused)
   else if (key.upArrow || input === 'k') view.select(-1)
@@ -47,5 +48,6 @@ export function applyKey(view: ViewState, input: string, key: KeyInfo): 'quit' |
   else if (key.leftArrow || input === 'h') view.moveEntry(1)
   else if (key.rightArrow || input === 'l') view.moveEntry(-1)
   else if (input === '/') view.beginFilter()
+  else if (input === 'f') view.toggleFindings()
   return undefined
 }

@@ -20,6 +20,8 @@ export interface ScreenPlan {
   lines: number
   body: number
   details: number
+  /** the latest findings' lines */
+  strip: number
   blocks: Block[]
   /** index of the first and last sandbox shown, in the visible list */
   first: number
@@ -38,16 +40,19 @@ export function orderedLanes(sb: SandboxState): Lane[] {
 export const MIN_ROWS = 8
 export const MIN_COLUMNS = 20
 
-/** `detailNeed`: the lines the detail pane would use; it gets them while 3 lines are left for the timelines. */
-export function planScreen(snap: ViewSnapshot, columns: number, rows: number, detailNeed = 0): ScreenPlan {
+/**
+ * `detailNeed`: the lines the detail pane would use; it gets them while 3 lines are left for the
+ * timelines. `strip`: the lines of the latest findings, above the status line.
+ */
+export function planScreen(snap: ViewSnapshot, columns: number, rows: number, detailNeed = 0, strip = 0): ScreenPlan {
   const lines = Math.max(1, rows - 1)
   const widths = widthsFor(columns)
-  const details = snap.ui.details ? Math.max(0, Math.min(detailNeed, lines - 3 - 3)) : 0
-  // header, time axis, status line
-  const body = Math.max(0, lines - 3 - details)
+  const details = snap.ui.details ? Math.max(0, Math.min(detailNeed, lines - 3 - 3 - strip)) : 0
+  // header, time axis, status line, the findings' strip
+  const body = Math.max(0, lines - 3 - details - strip)
   const list = snap.sandboxes
   const sel = Math.max(0, list.findIndex((s) => s === snap.selected))
-  const plan: ScreenPlan = {widths, columns, lines, body, details, blocks: [], first: 0, last: -1, total: list.length, selectedIndex: sel}
+  const plan: ScreenPlan = {widths, columns, lines, body, details, strip, blocks: [], first: 0, last: -1, total: list.length, selectedIndex: sel}
   if (list.length === 0 || body === 0) return plan
   const laneLists = list.map(orderedLanes)
   const minCost = (i: number): number => 1 + (laneLists[i].length > 0 ? 1 : 0)

@@ -1,5 +1,6 @@
 // The live view's own state over a timeline store: selection, text filter, help, detail pane,
-// notice, and the pause queue in front of the store; the snapshot a frame is drawn from.
+// the findings and their pane, notice, and the pause queue in front of the store; the snapshot a
+// frame is drawn from.
 import type {FindingRecord, FooterRecord, HeaderRecord, TraceRecord} from '../events/types.js'
 import {HOST_SANDBOX, type Counters, type GapItem, type SandboxState, type Timeline} from '../model/timeline.js'
 
@@ -7,6 +8,8 @@ export interface UiState {
   selected?: string
   details: boolean
   help: boolean
+  /** the findings pane (`f`) in the body's place */
+  findings: boolean
   paused: boolean
   /** the text filter in effect */
   filter: string
@@ -38,6 +41,8 @@ export interface ViewSnapshot {
   gaps: GapItem[]
   ui: Readonly<UiState>
   notice?: string
+  /** the findings so far, oldest first */
+  findings: readonly FindingRecord[]
 }
 
 /** Findings the view keeps (the trace file and `explain` have them all). */
@@ -52,7 +57,7 @@ export function windowFor(now: number): {from: number; to: number} {
 }
 
 export class ViewState {
-  readonly ui: UiState = {details: false, help: false, paused: false, filter: '', editing: false, entry: 0}
+  readonly ui: UiState = {details: false, help: false, findings: false, paused: false, filter: '', editing: false, entry: 0}
   /** a one-line message for the user (from the pipeline) */
   notice?: string
   /** the findings so far, oldest first (at most MAX_FINDINGS) */
@@ -136,6 +141,7 @@ export class ViewState {
       gaps: tl.gaps.filter((g) => (g.endT ?? now) >= window.from),
       ui: {...this.ui, selected: selected?.id},
       notice: this.notice,
+      findings: this.findings,
     }
   }
 
@@ -166,6 +172,13 @@ export class ViewState {
 
   toggleHelp(): void {
     this.ui.help = !this.ui.help
+    if (this.ui.help) this.ui.findings = false
+  }
+
+  /** The findings pane: every finding kept, with its advice (closes the help). */
+  toggleFindings(): void {
+    this.ui.findings = !this.ui.findings
+    if (this.ui.findings) this.ui.help = false
   }
 
   beginFilter(): void {
