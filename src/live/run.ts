@@ -165,18 +165,19 @@ export class LiveRun {
       const {finder} = this
       const metrics = this.metrics?.metrics
       const live = new LiveTrace({bpftrace: this.bpftrace, filters: this.opts.filters, host: this.opts.host, argv: this.opts.argv, log: this.opts.notice, criSocket: more.criSocket ?? this.opts.criSocket}, (r) => {
-        // every record, the runtime's own included: a runtime's SIGTERM is part of a story
-        finder?.push(r)
-        if (metrics) {
-          if (r.type === 'header') metrics.header(r, live.session.attachedProbes)
-          else metrics.observe(r)
-        }
         if (writer) {
           writer.write(r)
           if (writer.error) this.writeFailed(writer.error, writer.where)
           else if (maxSize !== undefined && writer.bytes >= maxSize) void this.stop('max-size')
         }
         onRecord?.(r)
+        // after the sinks: a finding's line comes after the event that decides it. Every record,
+        // the runtime's own included: a runtime's SIGTERM is part of a story.
+        if (metrics) {
+          if (r.type === 'header') metrics.header(r, live.session.attachedProbes)
+          else metrics.observe(r)
+        }
+        finder?.push(r)
       })
       this.live = live
       const header = await live.start()

@@ -4,6 +4,8 @@ import os from 'node:os'
 import path from 'node:path'
 import {hasFirstLine, killLeftovers, readRecords, requireTracing, runCli, waitFor} from '../helpers/e2e.js'
 import {assertValidRecords} from '../helpers/schema.js'
+import {findingLine} from '../../src/findings/format.js'
+import type {FindingRecord} from '../../src/events/types.js'
 import {cleanupAll, execInNsSandbox, nsLink, startNsSandbox} from '../helpers/sandboxes.js'
 
 const sandboxId = (pid: number): string => `netns:${/\[(\d+)\]/.exec(nsLink(pid, 'net'))?.[1]}`
@@ -49,11 +51,20 @@ describe('e2e: watch with stdout not a terminal (plain lines)', function () {
     assert.deepEqual([records[0].type, records[0].argv.slice(0, 1), records.at(-1)?.type, records.at(-1)?.reason], ['header', ['watch'], 'footer', 'interrupt'])
     const term = records.filter((r) => r.type === 'event' && r.kind === 'signal' && r.sig === 15 && r.to?.pid === pid1.pid)
     assert.deepEqual(term.map((r) => [r.result, r.to.innerPid, r.to.sandbox, r.from.pid]), [['ignored', 1, id, process.pid]])
-    // stdout is exactly what replay --text prints for the recorded file
+    // stdout is exactly what replay --text prints for the recorded file, and the findings of
+    // `explain` on it, each after the event that decided it
+    const isFinding = (l: string): boolean => /^\+\d+\.\d{6}s finding {2}/.test(l)
+    const out = run.stdout().split('\n')
     const replay = runCli(['replay', rec, '--text'])
     assert.equal((await replay.exited).code, 0, replay.stderr())
-    assert.equal(run.stdout(), replay.stdout())
-    assert.equal(run.stdout().split('\n').length - 1, records.filter((r) => r.type === 'event' || r.type === 'lost').length)
+    assert.equal(out.filter((l) => !isFinding(l)).join('\n'), replay.stdout())
+    assert.equal(out.filter((l) => !isFinding(l)).length - 1, records.filter((r) => r.type === 'event' || r.type === 'lost').length)
+    const explain = runCli(['explain', rec, '--json'])
+    assert.equal((await explain.exited).code, 0, explain.stderr())
+    const findings = explain.stdout().trim().split('\n').map((l) => JSON.parse(l) as FindingRecord)
+    assert.deepEqual(findings.map((f) => f.kind), ['sigterm-ignored-by-pid1'])
+    assert.deepEqual(out.filter(isFinding), findings.map(findingLine))
+    assert.ok(out.findIndex(isFinding) > out.findIndex((l) => line.test(l)), 'the finding comes after its SIGTERM')
   })
 
   it('--record over an existing file: exit 2, one line, the file untouched, nothing on stdout', async () => {
