@@ -6,11 +6,11 @@
 // missing, malformed or busy address.
 import assert from 'node:assert/strict'
 import {execFileSync} from 'node:child_process'
-import {existsSync, mkdtempSync, rmSync} from 'node:fs'
+import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {createServer, type AddressInfo} from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
-import {CI, CI_ROOT, childrenOf, hasFirstLine, killLeftovers, readRecords, requireTracing, runCli, waitFor} from '../helpers/e2e.js'
+import {CI, CI_ROOT, ROOT, childrenOf, hasFirstLine, killLeftovers, readRecords, requireTracing, runCli, waitFor} from '../helpers/e2e.js'
 import {cleanupAll, execInNsSandbox, nsLink, shInNsSandbox, startNsSandbox, stopNsSandbox} from '../helpers/sandboxes.js'
 import {assertValidRecords} from '../helpers/schema.js'
 
@@ -139,6 +139,21 @@ describe('e2e: record --metrics (Prometheus)', function () {
     assert.ok(reaps.some((e) => e.child.pid === app.pid), 'the sleep\'s reap')
     assert.equal(value(text, 'pausetrace_reap_latency_seconds_count', pod), reaps.length)
     assert.equal(value(text, 'pausetrace_events_total', {kind: 'signal'}), events.filter((e) => e.kind === 'signal').length)
+  })
+
+  it('the example alert rules of docs/metrics.md pass promtool check rules', function () {
+    if (!existsSync(PROMTOOL)) {
+      if (CI) throw new Error(`promtool missing at ${PROMTOOL}: scripts/provision.sh --tests unpacks it`)
+      console.warn(`SKIPPED: promtool missing at ${PROMTOOL}; sudo scripts/provision.sh --tests unpacks it`)
+      this.skip()
+    }
+    const doc = readFileSync(path.join(ROOT, 'docs/metrics.md'), 'utf8')
+    const rules = /```yaml\n(groups:[\s\S]*?)```/.exec(doc)?.[1]
+    assert.ok(rules, 'an alert rules block in docs/metrics.md')
+    const file = path.join(dir, 'rules.yml')
+    writeFileSync(file, rules)
+    const out = execFileSync(PROMTOOL, ['check', 'rules', file]).toString()
+    assert.match(out, /SUCCESS: 5 rules found/)
   })
 
   it('a pod that went away loses its series after --metrics-expiry', async function () {

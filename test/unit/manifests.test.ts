@@ -310,6 +310,21 @@ describe('deploy/: Kubernetes manifests and the Containerfile', () => {
     assert.deepEqual(checkDaemonSetFile(dsDocs), [])
   })
 
+  it('metrics: the DaemonSet serves them on its metrics port with the prometheus.io annotations; podmonitor.yaml selects its pods and that port', () => {
+    const tpl = dsDocs[1].spec.template
+    const c = tpl.spec.containers[0]
+    const port = (c.ports ?? []).find((p: Obj) => p.name === 'metrics')
+    assert.deepEqual([port?.containerPort, port?.protocol], [9479, 'TCP'])
+    assert.deepEqual(tpl.metadata.annotations, {'prometheus.io/scrape': 'true', 'prometheus.io/port': String(port.containerPort), 'prometheus.io/path': '/metrics'})
+    const script = (c.args as string[]).join('\n')
+    assert.equal(script.split('\n').filter((l) => /\bpausetrace record\b/.test(l)).every((l) => l.includes(`--metrics 0.0.0.0:${port.containerPort}`)), true, script)
+    const pm = parseYamlDocs('deploy/podmonitor.yaml')
+    assert.deepEqual(pm.map((d) => `${d.apiVersion} ${d.kind} ${d.metadata?.namespace}/${d.metadata?.name}`), ['monitoring.coreos.com/v1 PodMonitor pausetrace/pausetrace'])
+    const sel = pm[0].spec.selector.matchLabels as Record<string, string>
+    assert.ok(Object.entries(sel).every(([k, v]) => tpl.metadata.labels[k] === v), 'the PodMonitor selects the DaemonSet\'s pods')
+    assert.deepEqual(pm[0].spec.podMetricsEndpoints.map((e: Obj) => [e.port, e.path]), [['metrics', '/metrics']])
+  })
+
   it('pod.yaml: one Pod, the same container settings, recording to stdout', () => {
     assert.deepEqual(podDocs.map((d) => `${d.apiVersion} ${d.kind} ${d.metadata?.name}`), ['v1 Pod pausetrace-node-a'])
     assert.deepEqual(checkPodFile(podDocs), [])
