@@ -4,39 +4,22 @@
 // piece of evidence (the latency is measured and printed), and `--record` writes a valid file
 // with the SIGTERM; piped, the finding is a line among the event lines.
 import assert from 'node:assert/strict'
-import {execFile} from 'node:child_process'
 import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import {promisify} from 'node:util'
 import {ROOT, childrenOf, hasFirstLine, killLeftovers, readRecords, requireTmux, requireTracing, runCli, waitFor} from '../helpers/e2e.js'
 import {assertValidRecords} from '../helpers/schema.js'
+import {TmuxServer} from '../helpers/tmux.js'
 import {cleanupAll, execInNsSandbox, nsLink, startNsSandbox} from '../helpers/sandboxes.js'
 
-const execFileAsync = promisify(execFile)
 const SOCKET = `pausetrace-e2e-findings-${process.pid}-${Date.now()}`
 const PROMPT = 'ptprompt$ '
 const sandboxId = (pid: number): string => `netns:${/\[(\d+)\]/.exec(nsLink(pid, 'net'))?.[1]}`
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
-async function tmux(args: string[]): Promise<string> {
-  const {stdout} = await execFileAsync('tmux', ['-L', SOCKET, ...args], {timeout: 10_000})
-  return stdout
-}
-
-const screen = (): Promise<string> => tmux(['capture-pane', '-p', '-J', '-t', 'watch'])
-
-/** Polls the screen every `everyMs` until `cond`; the last screen is in the error when it times out. */
-async function waitScreen(cond: (s: string) => boolean, ms: number, what: string, everyMs = 200): Promise<string> {
-  let last = ''
-  const end = Date.now() + ms
-  for (;;) {
-    last = await screen()
-    if (cond(last)) return last
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}; the screen:\n${last}`)
-    await sleep(everyMs)
-  }
-}
+const server = new TmuxServer(SOCKET)
+const tmux = (args: string[]): Promise<string> => server.run(args)
+const waitScreen = (cond: (s: string) => boolean, ms: number, what: string, everyMs?: number): Promise<string> => server.waitScreen(cond, ms, what, everyMs)
 
 function startTime(pid: number): string | undefined {
   try {

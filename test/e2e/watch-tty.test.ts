@@ -6,6 +6,7 @@ import path from 'node:path'
 import {promisify} from 'node:util'
 import {CLI, ROOT, childrenOf, killLeftovers, readRecords, requireTmux, requireTracing, waitFor} from '../helpers/e2e.js'
 import {assertValidRecords} from '../helpers/schema.js'
+import {TmuxServer} from '../helpers/tmux.js'
 import {cleanupAll, createPod, runInPod} from '../helpers/sandboxes.js'
 
 // `watch` in a real terminal: tmux on a server of its own (-L, a name unique to this run), a
@@ -15,25 +16,9 @@ const execFileAsync = promisify(execFile)
 const SOCKET = `pausetrace-e2e-${process.pid}-${Date.now()}`
 const PROMPT = 'ptprompt$ '
 
-async function tmux(args: string[]): Promise<string> {
-  const {stdout} = await execFileAsync('tmux', ['-L', SOCKET, ...args], {timeout: 10_000})
-  return stdout
-}
-
-// -J: lines the terminal wrapped come back whole
-const screen = (): Promise<string> => tmux(['capture-pane', '-p', '-J', '-t', 'watch'])
-
-/** Waits until the screen satisfies `cond`; the last screen is in the error when it does not. */
-async function waitScreen(cond: (s: string) => boolean, ms: number, what: string): Promise<string> {
-  let last = ''
-  const end = Date.now() + ms
-  for (;;) {
-    last = await screen()
-    if (cond(last)) return last
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}; the screen:\n${last}`)
-    await new Promise((r) => setTimeout(r, 200))
-  }
-}
+const server = new TmuxServer(SOCKET)
+const tmux = (args: string[]): Promise<string> => server.run(args)
+const waitScreen = (cond: (s: string) => boolean, ms: number, what: string, everyMs?: number): Promise<string> => server.waitScreen(cond, ms, what, everyMs)
 
 /** A 160×48 window running bash with a known prompt; CI is unset, since under CI watch prints lines. */
 let socketPath: string | undefined

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict'
 import {EventEmitter} from 'node:events'
 import type {ReactElement} from 'react'
-import chalk from 'chalk'
 import {render} from 'ink-testing-library'
 import {Timeline} from '../../src/model/timeline.js'
 import type {TraceRecord} from '../../src/events/types.js'
 import {LiveView} from '../../src/ui/live-view.js'
 import {ViewState} from '../../src/ui/view-state.js'
 import type {WatchAppProps} from '../../src/ui/WatchApp.js'
+import {withoutColour} from '../helpers/chalk.js'
 import {traceRecords} from '../helpers/traces.js'
 
 /** The terminal LiveView writes its screen switches to (Ink itself renders into ink-testing-library). */
@@ -30,14 +30,7 @@ const twoPods = (): ViewState => {
 }
 
 describe('LiveView: keys, throttled frames, the terminal given back', () => {
-  let level: typeof chalk.level
-  before(() => {
-    level = chalk.level
-    chalk.level = 0
-  })
-  after(() => {
-    chalk.level = level
-  })
+  withoutColour()
 
   it('keys reach the store through Ink (↓ k enter ? space q), frames follow, the alternate screen is entered and left', async () => {
     const tl = twoPods()

@@ -14,6 +14,7 @@ import {WatchView} from '../../src/ui/WatchView.js'
 import {replayTui} from '../../src/replay/tui.js'
 import {NO_FILTERS} from '../../src/replay/filter.js'
 import {fixturePath} from '../helpers/fixtures.js'
+import {withoutColour} from '../helpers/chalk.js'
 import {traceRecords, type TraceName} from '../helpers/traces.js'
 
 const frame = (s: FindingsViewState, columns: number, rows: number, now = s.timeline.endT()): string =>
@@ -26,14 +27,7 @@ const stateOf = (...names: TraceName[]): FindingsViewState => {
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
 describe('findings in the live view (Ink)', () => {
-  let level: typeof chalk.level
-  before(() => {
-    level = chalk.level
-    chalk.level = 0
-  })
-  after(() => {
-    chalk.level = level
-  })
+  withoutColour()
 
   it('sigterm-ignored.jsonl: the finding above the status line, its count in it (100×14)', () => {
     const s = stateOf('sigterm-ignored')

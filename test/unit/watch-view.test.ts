@@ -6,6 +6,7 @@ import {Timeline} from '../../src/model/timeline.js'
 import type {TraceRecord} from '../../src/events/types.js'
 import {ViewState} from '../../src/ui/view-state.js'
 import {WatchView} from '../../src/ui/WatchView.js'
+import {withoutColour} from '../helpers/chalk.js'
 import {timelineOf, traceRecords, type TraceName} from '../helpers/traces.js'
 
 // Component tests of the live view on recorded traces: exact frames (ink-testing-library), colours
@@ -22,14 +23,7 @@ const withDetails = (name: TraceName, older = 0): ViewState => {
 }
 
 describe('WatchView (Ink) on recorded traces', () => {
-  let level: typeof chalk.level
-  before(() => {
-    level = chalk.level
-    chalk.level = 0
-  })
-  after(() => {
-    chalk.level = level
-  })
+  withoutColour()
 
   it('a pod whose PID 1 ignores SIGTERM: I on its lane, the chain says the kernel dropped it', () => {
     assert.equal(
