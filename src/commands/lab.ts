@@ -4,7 +4,7 @@ import {BaseCommand} from '../base-command.js'
 import {EXERCISES} from '../lab/exercises.js'
 import type {LabResult} from '../lab/run-lab.js'
 import {RUNTIMES} from '../lab/runtime.js'
-import {bpftraceFlag, parseDurationMs} from '../flags.js'
+import {bpftraceFlag, metricsFlags, parseDurationMs, parseMetricsFlags} from '../flags.js'
 
 export interface LabListItem {
   id: string
@@ -38,6 +38,7 @@ EXIT CODES
     runtime: Flags.string({description: 'how sandboxes are made', options: [...RUNTIMES], default: 'namespaces'}),
     json: Flags.boolean({description: 'newline-delimited JSON: trace records and lab records'}),
     'step-timeout': Flags.string({description: 'how long a step waits for the events it expects before it counts them as not seen: 15s (default), 1m'}),
+    ...metricsFlags,
     ...bpftraceFlag,
   }
 
@@ -59,6 +60,7 @@ EXIT CODES
       runtime: flags.runtime,
       json: flags.json,
       bpftrace: flags.bpftrace,
+      metrics: parseMetricsFlags(flags),
       stepTimeoutMs: flags['step-timeout'] === undefined ? undefined : parseDurationMs(flags['step-timeout'], '--step-timeout'),
       argv: ['lab', ...this.argv],
       host: os.hostname(),

@@ -9,6 +9,7 @@ import {traceFooter} from '../events/format.js'
 import type {DecodedRecord} from '../events/decoder.js'
 import type {FindingRecord, FooterRecord, HeaderRecord, SandboxRecord, StopReason, TraceEvent} from '../events/types.js'
 import {FindingsEngine} from '../findings/engine.js'
+import type {MetricsAddress} from '../metrics/server.js'
 import {compareFindings} from '../findings/format.js'
 import {EnvironmentError, PausetraceError, TraceFailedError, UsageError, EXIT} from '../errors.js'
 import {findOnPath} from '../util/which.js'
@@ -34,6 +35,8 @@ export interface LabOptions {
   write?: (line: string) => void
   /** how long a step waits for the events it expects */
   stepTimeoutMs?: number
+  /** --metrics: the trace's Prometheus metrics while the exercise runs (docs/metrics.md) */
+  metrics?: {address: MetricsAddress; expiryMs: number}
 }
 
 export interface LabResult {
@@ -86,6 +89,7 @@ export async function runLab(opts: LabOptions): Promise<LabResult> {
   let interrupted = false
   const run = await LiveRun.open({
     bpftrace: opts.bpftrace,
+    metrics: opts.metrics,
     filters: {all: false, pids: [], signals: []},
     host: opts.host,
     argv: opts.argv,
@@ -295,6 +299,7 @@ export async function runLab(opts: LabOptions): Promise<LabResult> {
         else if (r.type === 'sandbox') sandboxRecords.set(r.id, r)
       }, {criSocket: runtime.criSocket})
       sink.header(header)
+      if (run.metricsUrl) sink.say(`Prometheus metrics of this trace, while the exercise runs: ${run.metricsUrl}`)
       const died = run.done().then((r) => {
         liveResult = r
         if (r.reason === 'bpftrace-exit') {

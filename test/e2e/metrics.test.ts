@@ -216,3 +216,46 @@ describe('e2e: record --metrics (Prometheus)', function () {
     }
   })
 })
+
+describe('e2e: lab --metrics (Prometheus during a lab exercise)', function () {
+  this.timeout(180_000)
+
+  it('pid1-ignores-sigterm: the scraped SIGTERMs dropped by PID 1 and signal counts equal the exercise\'s trace', async function () {
+    requireTracing(this)
+    const port = await freePort()
+    const run = runCli(['lab', 'pid1-ignores-sigterm', '--json', '--metrics', `127.0.0.1:${port}`])
+    // scrape every 100 ms while the exercise runs; the last scrape before the trace stops holds it all
+    let last = ''
+    let scrapes = 0
+    const done = run.exited
+    let finished = false
+    void done.then(() => (finished = true))
+    while (!finished) {
+      try {
+        const text = await scrape(port)
+        scrapes++
+        // the trace stops at the end of the exercise: keep the scrapes made while it ran
+        if (!run.stdout().includes('"type":"footer"')) last = text
+      } catch {
+        // not listening yet, or closed at the end
+      }
+      await sleep(100)
+    }
+    const {code} = await done
+    assert.equal(code, 0, run.stderr())
+    assert.ok(scrapes > 5, `${scrapes} scrapes`)
+    const recs = run.stdout().trim().split('\n').map((l) => JSON.parse(l) as Rec)
+    assert.ok(recs.some((r) => r.type === 'lab' && r.kind === 'say' && String(r.text).includes(`http://127.0.0.1:${port}/metrics`)))
+    const events = recs.filter((r) => r.type === 'event')
+    const sb = recs.find((r) => r.type === 'lab' && r.kind === 'sandbox') as Rec
+    const pod = {namespace: '', pod: sb.sandboxId as string}
+    const dropped = events.filter((e) => e.kind === 'signal' && e.sig === 15 && e.result === 'ignored' && e.to?.innerPid === 1 && e.to?.sandbox === sb.sandboxId && e.via !== 'kernel')
+    assert.equal(dropped.length, 2, 'from the host and from inside')
+    assert.equal(value(last, 'pausetrace_sigterm_dropped_pid1_total', {...pod, container: ''}), dropped.length, last)
+    assert.equal(value(last, 'pausetrace_signals_total', {...pod, container: '', signal: 'SIGTERM', result: 'ignored'}), dropped.length)
+    const kills = events.filter((e) => e.kind === 'signal' && e.sig === 9 && e.to?.sandbox === sb.sandboxId && e.result === 'delivered')
+    // the SIGKILL comes in the last step: counted when the last scrape came after it
+    const killed = value(last, 'pausetrace_signals_total', {...pod, container: '', signal: 'SIGKILL', result: 'delivered'})
+    assert.ok(killed === undefined || killed === kills.length, `${killed} vs ${kills.length}`)
+  })
+})

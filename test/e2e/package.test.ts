@@ -432,7 +432,8 @@ describe('e2e: the npm package (pack, install -g, run under sudo’s environment
       const records = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as Rec)
       assertValidRecords(records)
       assert.deepEqual([records[0].type, records.at(-1)?.type, records.at(-1)?.reason], ['header', 'footer', 'duration'])
-      assert.match(r.terminationLog, /^pausetrace: \d+ events.* stopped: duration\n$/s)
+      // where the metrics are served (the DaemonSet's --metrics), then the summary
+      assert.match(r.terminationLog, /^pausetrace: metrics at http:\/\/0\.0\.0\.0:9479\/metrics\npausetrace: \d+ events[^\n]* stopped: duration\n$/)
       assert.equal(r.stderr, '')
     })
 
