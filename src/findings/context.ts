@@ -46,7 +46,7 @@ export class FindingContext {
 /** One rule: fed every event in time order, told when time passes and when the trace ends. */
 export interface Rule {
   event(e: TraceEvent): void
-  /** a sandbox record, after the context holds it (`first`: its id was not seen before) */
+  /** a sandbox record, after the context holds it (`earlier`: the record of its id before, if any) */
   sandbox?(r: SandboxRecord, earlier: SandboxRecord | undefined): void
   /** the trace's time moved on (before the event of that time is given to `event`) */
   advance?(now: number): void

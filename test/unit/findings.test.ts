@@ -2,14 +2,14 @@
 // and test/fixtures/traces/findings for the ones made for it: their README says how to re-record).
 // Each finding is asserted exactly: kind, severity, sandbox, span, the evidence's times, the sentence.
 import assert from 'node:assert/strict'
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {PassThrough} from 'node:stream'
 import {fixturePath} from '../helpers/fixtures.js'
 import {recordsOf} from '../helpers/traces.js'
 import {assertValidRecords} from '../helpers/schema.js'
-import {FindingsEngine} from '../../src/findings/engine.js'
+import {FINDING_KINDS, FindingsEngine} from '../../src/findings/engine.js'
 import {compareFindings, findingLine, formatFinding} from '../../src/findings/format.js'
 import {duration} from '../../src/findings/words.js'
 import {explainTraces} from '../../src/replay/explain.js'
@@ -185,6 +185,12 @@ describe('explain', () => {
     assert.equal(out, `${formatFinding(findingsOf('traces/sigterm-ignored.jsonl')[0])}\n`)
     assert.match(out, /^\+0\.332452s warning sigterm-ignored-by-pid1\n {2}pt-sigterm: SIGTERM from node\[32518\] .*\n {2}→ handle SIGTERM in sleep, /)
     assert.match(findingLine(findingsOf('traces/sigterm-ignored.jsonl')[0]), /^\+0\.332452s finding {2}warning sigterm-ignored-by-pid1: pt-sigterm: SIGTERM from /)
+  })
+
+  it('every kind is documented in docs/findings.md, and is one the contract names', () => {
+    const doc = readFileSync(fixturePath('../../docs/findings.md'), 'utf8')
+    const documented = [...doc.matchAll(/^\| `([a-z0-9-]+)` \| (problem|warning)/gm)].map((m) => m[1])
+    assert.deepEqual(documented, [...FINDING_KINDS])
   })
 
   it('durations read at a glance', () => {
