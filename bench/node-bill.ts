@@ -173,14 +173,13 @@ async function startWorkload(nodework: string, pause: string, sandboxes: number)
   return {p, ready}
 }
 
-async function endWorkload(p: Proc, seconds: number): Promise<Work & {cpuPct: number}> {
+async function endWorkload(p: Proc): Promise<Work & {cpuPct: number}> {
   process.kill(p.pid, 'SIGTERM')
   if (!(await waitFor(() => p.done, 15_000, 20))) await stopProc(p, 'SIGKILL', 0)
   current.work = undefined
   const last = p.stdout().trim().split('\n').pop() ?? ''
   const w = JSON.parse(last) as Work
   return {...w, cpuPct: ((w.selfUs + w.childrenUs) / 1000 / w.ms) * 100}
-  void seconds
 }
 
 async function scrape(url: string): Promise<string> {
@@ -204,7 +203,7 @@ async function runVariant(v: Variant, o: {seconds: number; sandboxes: number; di
       }
     } else await traced(v, o, res, foreign)
   } finally {
-    res.workload = await endWorkload(work, o.seconds)
+    res.workload = await endWorkload(work)
   }
   res.foreign = [...foreign].sort()
   return res
