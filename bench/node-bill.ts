@@ -48,6 +48,26 @@ interface Work {
   childrenUs: number
 }
 
+interface MemNow {
+  rssMb: number
+  pssMb: number
+  privateMb: number
+}
+
+/** Rss, Pss and Private_Clean+Private_Dirty of a PID now (smaps_rollup), in MB. */
+function memNow(pid: number): MemNow | undefined {
+  try {
+    const kb = new Map<string, number>()
+    for (const l of readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8').split('\n')) {
+      const m = /^(\w+):\s+(\d+) kB/.exec(l)
+      if (m) kb.set(m[1], Number(m[2]))
+    }
+    return {rssMb: (kb.get('Rss') ?? 0) / 1024, pssMb: (kb.get('Pss') ?? 0) / 1024, privateMb: ((kb.get('Private_Clean') ?? 0) + (kb.get('Private_Dirty') ?? 0)) / 1024}
+  } catch {
+    return undefined
+  }
+}
+
 interface Result {
   variant: Variant
   seconds: number
@@ -63,6 +83,8 @@ interface Result {
   totalCpuMs?: {node: number; bpftrace: number}
   nodeRssMb?: number
   bpftraceRssMb?: number
+  /** at the end of the window, from /proc/PID/smaps_rollup: resident now, proportional share, private (MB) */
+  atEnd?: {node?: MemNow; bpftrace?: MemNow}
   events?: number
   lost?: number
   reason?: string
@@ -259,6 +281,8 @@ async function traced(v: Variant, o: {seconds: number; dir: string; statwrap: st
   }
   if (rec.done) throw new Error(`record ended early: ${rec.stderr().slice(-600)}`)
   const c1 = cpu()
+  const realBt = btPids.find((x) => childrenOf(x).length === 0) ?? btPids[btPids.length - 1]
+  res.atEnd = {node: memNow(nodePid), bpftrace: realBt ? memNow(realBt) : undefined}
   const windowMs = performance.now() - w0
   nodeHwm = Math.max(nodeHwm, vmHwmKb(nodePid) ?? 0)
   if (v === 'metrics') res.scrapes = scrapes
@@ -319,6 +343,7 @@ function render(meta: Record<string, unknown>, results: Result[]): string {
   for (const r of results) {
     if (r.findingKinds) out.push('', `${r.variant}: findings by kind (explain --json of its file): ${JSON.stringify(r.findingKinds)}`)
     if (r.findings?.length) out.push(`${r.variant}: finding lines --explain printed (first ${Math.min(r.findings.length, 6)}):`, ...r.findings.slice(0, 6).map((l) => `  ${l.slice(0, 220)}`))
+    if (r.atEnd) out.push('', `${r.variant}: memory at the end of the window (smaps_rollup) — node: RSS ${f(r.atEnd.node?.rssMb)}, PSS ${f(r.atEnd.node?.pssMb)}, private ${f(r.atEnd.node?.privateMb)} MB; bpftrace: RSS ${f(r.atEnd.bpftrace?.rssMb)}, PSS ${f(r.atEnd.bpftrace?.pssMb)}, private ${f(r.atEnd.bpftrace?.privateMb)} MB`)
     if (r.scrapes) out.push('', `${r.variant}: ${r.scrapes.count} scrapes (${r.scrapes.failed} failed), last ${r.scrapes.lastBytes} bytes, ${r.scrapes.series ?? '?'} samples`)
   }
   return out.join('\n')
