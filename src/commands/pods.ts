@@ -39,7 +39,7 @@ ${EXIT_CODE_HELP}`
       requireCriAnswer(cri, flags['cri-socket'] !== undefined || Boolean(process.env[CRI_SOCKET_ENV]))
       tracker.scan()
     } finally {
-      meta.close()
+      await meta.close()
     }
     const up = readText('/proc/uptime')
     const uptime = up === undefined ? undefined : Number(up.split(' ')[0])

@@ -89,7 +89,7 @@ export class LiveTrace {
       await this.session.start()
     } catch (err) {
       this.tracker.stop()
-      this.meta.close()
+      void this.meta.close()
       throw err
     }
     const {filters} = this.opts
@@ -133,13 +133,17 @@ export class LiveTrace {
     try {
       const r = await this.session.done()
       // A last look before the footer: sandboxes in the trace that a pending rescan would have
-      // completed (their pause, their pod name) are written once more.
+      // completed (their pause, their pod name) are written once more, from the answers at hand
+      // (the sources are closed first: no command is started that would outlive the trace).
       this.tracker.stop()
+      const closed = this.meta.close()
       for (const id of this.tracker.scan()) if (this.written.has(id)) this.sendSandbox(id)
+      // the commands still running are ended, and reaped here: none is left to the node's init
+      await closed
       return {...r, events: this.events, kinds: {...this.kinds}}
     } finally {
       this.tracker.stop()
-      this.meta.close()
+      void this.meta.close()
       this.heap?.stop()
     }
   }
@@ -163,7 +167,7 @@ export class LiveTrace {
   kill(): void {
     this.session.kill()
     this.tracker.stop()
-    this.meta.close()
+    void this.meta.close()
     this.heap?.stop()
   }
 }

@@ -139,6 +139,25 @@ function runAsync(cmd: string, args: string[], running: Set<ChildProcess>): Prom
   })
 }
 
+/** Resolves once every child has exited (reaped by node), or after `ms`. */
+function exited(children: ChildProcess[], ms: number): Promise<void> {
+  const left = children.filter((c) => c.exitCode === null && c.signalCode === null)
+  if (left.length === 0) return Promise.resolve()
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms)
+    timer.unref()
+    let n = left.length
+    for (const c of left) {
+      c.once('exit', () => {
+        if (--n === 0) {
+          clearTimeout(timer)
+          resolve()
+        }
+      })
+    }
+  })
+}
+
 function podLogDirs(dir: string | undefined): string[] {
   try {
     return readdirSync(dir ?? '/var/log/pods')
@@ -184,8 +203,11 @@ export type PodMetadata = MetaSource & {
    */
   ready(timeoutMs: number): Promise<CriState>
   cri(): CriState
-  /** closes the CRI connection (the process can then exit) */
-  close(): void
+  /**
+   * Closes the CRI connection and ends the commands still running (SIGKILL); resolves once they
+   * have exited (at most 2 s): the process can then exit without leaving one to the node's init.
+   */
+  close(): Promise<void>
 }
 
 /** The live source: asks the CRI socket, podman and /var/log/pods at most once per `ttlMs`. */
@@ -258,11 +280,13 @@ export function podMetadata(opts: PodMetadataOptions = {}): PodMetadata {
       return criState
     },
     cri: () => criState,
-    close: () => {
+    close: async () => {
       closed = true
-      for (const child of running) child.kill('SIGKILL')
+      const ending = [...running]
       running.clear()
       criSide.close()
+      for (const child of ending) child.kill('SIGKILL')
+      await exited(ending, 2000)
     },
   })
 }

@@ -55,7 +55,15 @@ export class ProcfsResolver implements ProcResolver {
   }
 
   task(tid: number): ProcInfo | undefined {
-    return readTask(tid, this.root) ?? this.atStart.get(tid)
+    const live = readTask(tid, this.root)
+    const start = this.atStart.get(tid)
+    if (!live) return start
+    // Exiting (or a zombie), it has lost its namespaces: /proc gives none. The same process seen
+    // at the start (same name and parent) still says where it lived: its sandbox, not the host.
+    if (start && (live.netns === 0 || live.pidns === 0) && start.comm === live.comm && start.ppid === live.ppid) {
+      return {...live, netns: start.netns, ipcns: start.ipcns, utsns: start.utsns, mntns: start.mntns, pidns: start.pidns, level: start.level, innerPid: live.innerPid ?? start.innerPid}
+    }
+    return live
   }
 
   hostPid(pidns: number, innerPid: number): number | undefined {
