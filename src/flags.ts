@@ -41,6 +41,16 @@ export function parseMetricsFlags(flags: {metrics?: string; 'metrics-expiry'?: s
   return {address: parseMetricsAddress(flags.metrics), expiryMs: flags['metrics-expiry'] === undefined ? 10 * 60_000 : parseDurationMs(flags['metrics-expiry'], '--metrics-expiry')}
 }
 
+/** The trace files a command reads (its arguments): at least one, no flag-like word, no stdin. */
+export function traceFileArgs(argv: unknown[], command: string): string[] {
+  const files = argv as string[]
+  if (files.length === 0) throw new UsageError(`${command} needs a trace file: pausetrace ${command} FILE… (see --help)`)
+  const flagLike = files.find((f) => f.startsWith('-') && f !== '-')
+  if (flagLike) throw new UsageError(`${flagLike} is not a flag of ${command} (see --help)`)
+  if (files.includes('-')) throw new UsageError(`${command} reads files, not standard input: give the trace file names.`)
+  return files
+}
+
 export function parsePids(values: string[] | undefined): number[] {
   return (values ?? []).map((v) => {
     if (!/^\d+$/.test(v.trim()) || Number(v) < 1 || Number(v) > 4_194_304) throw new UsageError(`--pid ${JSON.stringify(v)} is not a PID (a whole number from 1 to 4194304).`)

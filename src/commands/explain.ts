@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../base-command.js'
-import {EXIT_CODE_HELP, UsageError} from '../errors.js'
-import {parseTraceFilters, traceFilterFlags} from '../flags.js'
+import {EXIT_CODE_HELP} from '../errors.js'
+import {parseTraceFilters, traceFileArgs, traceFilterFlags} from '../flags.js'
 import type {ExplainResult} from '../replay/explain.js'
 
 export default class Explain extends BaseCommand {
@@ -28,11 +28,7 @@ ${EXIT_CODE_HELP}`
 
   async run(): Promise<ExplainResult> {
     const {argv, flags} = await this.parse(Explain)
-    const files = argv as string[]
-    if (files.length === 0) throw new UsageError('explain needs a trace file: pausetrace explain FILE… (see --help)')
-    const flagLike = files.find((f) => f.startsWith('-') && f !== '-')
-    if (flagLike) throw new UsageError(`${flagLike} is not a flag of explain (see --help)`)
-    if (files.includes('-')) throw new UsageError('explain reads files, not standard input: give the trace file names.')
+    const files = traceFileArgs(argv, 'explain')
     const {explainTraces} = await import('../replay/explain.js')
     const result = await explainTraces({
       files,

@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../base-command.js'
 import {EXIT_CODE_HELP, UsageError} from '../errors.js'
-import {parseSpeed, parseTraceFilters, runtimeNoiseFlag, traceFilterFlags} from '../flags.js'
+import {parseSpeed, parseTraceFilters, runtimeNoiseFlag, traceFileArgs, traceFilterFlags} from '../flags.js'
 import type {ReplayResult} from '../replay/replay.js'
 
 export default class Replay extends BaseCommand {
@@ -39,11 +39,7 @@ ${EXIT_CODE_HELP}`
 
   async run(): Promise<ReplayResult> {
     const {argv, flags} = await this.parse(Replay)
-    const files = argv as string[]
-    if (files.length === 0) throw new UsageError('replay needs a trace file: pausetrace replay FILE… (see --help)')
-    const flagLike = files.find((f) => f.startsWith('-') && f !== '-')
-    if (flagLike) throw new UsageError(`${flagLike} is not a flag of replay (see --help)`)
-    if (files.includes('-')) throw new UsageError('replay reads files, not standard input: give the trace file names.')
+    const files = traceFileArgs(argv, 'replay')
     const filters = parseTraceFilters(flags)
     const speed = flags.speed === undefined ? (flags.tui ? 1 : 0) : parseSpeed(flags.speed)
     if (flags.tui) {
