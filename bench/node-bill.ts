@@ -13,14 +13,11 @@ import {execFileSync} from 'node:child_process'
 import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import {fileURLToPath} from 'node:url'
 import {ensurePause} from '../src/lab/build-pause.js'
 import {bpftraceInfo} from '../src/probe/bpftrace.js'
+import {BENCH, BUILD, ROOT, compile} from './lib/compile.js'
 import {childrenOf, commOf, cpuMs, foreignTracers, killAll, loadAvg, sleep, start, vmHwmKb, waitFor, type Proc} from './lib/proc.js'
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url))
-const BENCH = path.join(ROOT, 'bench')
-const BUILD = path.join(BENCH, '.build')
 const CLI = path.join(ROOT, 'bin', 'run.js')
 
 const GOAL_CPU_PCT = 2
@@ -102,19 +99,6 @@ function arg(name: string, def: string): string {
   return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : def
 }
 
-function compile(name: string): string {
-  mkdirSync(BUILD, {recursive: true})
-  const src = path.join(BENCH, 'workloads', `${name}.c`)
-  const out = path.join(BUILD, `${name}`)
-  let fresh = false
-  try {
-    fresh = statSync(out).mtimeMs >= statSync(src).mtimeMs
-  } catch {
-    fresh = false
-  }
-  if (!fresh) execFileSync('gcc', ['-O2', '-Wall', '-Wextra', '-Werror', '-o', out, src], {stdio: 'inherit'})
-  return out
-}
 
 function readRusage(file: string): Rusage | undefined {
   if (!existsSync(file)) return undefined

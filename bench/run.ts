@@ -17,16 +17,15 @@ import {readStat as procStat} from '../src/proc/read.js'
 import os from 'node:os'
 import {StringDecoder} from 'node:string_decoder'
 import path from 'node:path'
-import {fileURLToPath, pathToFileURL} from 'node:url'
+import {pathToFileURL} from 'node:url'
 import * as srcPlan from '../src/live/plan.js'
 import * as srcRunner from '../src/probe/runner.js'
 import {bpftraceInfo, type BpftraceInfo} from '../src/probe/bpftrace.js'
 import {accountTrace, BareTail, type Accounting, type BareCount, type Manifest} from './lib/accounting.js'
 import {childrenOf, commOf, cpuMs, foreignTracers, killAll, loadAvg, median, sleep, start, vmHwmKb, waitFor, type Proc} from './lib/proc.js'
 
-export const ROOT = fileURLToPath(new URL('..', import.meta.url))
-export const BENCH = path.join(ROOT, 'bench')
-export const BUILD = path.join(BENCH, '.build')
+import {BENCH, BUILD, ROOT, compile} from './lib/compile.js'
+export {BENCH, BUILD, ROOT}
 
 // ---------------------------------------------------------------------------------------------
 // sizes and goals
@@ -69,18 +68,6 @@ export interface Tools {
   bpftraceWrap: string
 }
 
-function compile(name: string): string {
-  const src = path.join(BENCH, 'workloads', `${name}.c`)
-  const out = path.join(BUILD, name)
-  let fresh = false
-  try {
-    fresh = statSync(out).mtimeMs >= statSync(src).mtimeMs
-  } catch {
-    fresh = false
-  }
-  if (!fresh) execFileSync('gcc', ['-O2', '-Wall', '-Wextra', '-Werror', '-o', out, src], {stdio: 'inherit'})
-  return out
-}
 
 export function buildTools(): Tools {
   mkdirSync(path.join(BUILD, 'wrap'), {recursive: true})

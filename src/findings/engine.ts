@@ -3,6 +3,7 @@
 // (some need time to pass: a zombie that stays, a flood that ends, a pause's last SIGKILLs).
 // Pure: no I/O. Live traces feed it their records, `explain` the records of files.
 import type {FooterRecord, TraceRecord} from '../events/types.js'
+import {withKnownPod} from '../events/sandbox-record.js'
 import {FindingContext, type Found, type Rule} from './context.js'
 import {StopRule} from './stop.js'
 import {ZombieRule} from './zombies.js'
@@ -46,8 +47,7 @@ export class FindingsEngine {
     switch (r.type) {
       case 'sandbox': {
         const earlier = tr.ctx.sandboxes.get(r.id)
-        // a record that knows less (no pod: a dying sandbox, files of older versions) keeps the name
-        tr.ctx.sandboxes.set(r.id, !r.pod && earlier?.pod ? {...r, pod: earlier.pod, runtime: earlier.runtime} : r)
+        tr.ctx.sandboxes.set(r.id, withKnownPod(r, earlier))
         for (const rule of tr.rules) rule.sandbox?.(r, earlier)
         break
       }

@@ -6,18 +6,23 @@
 // namespace (pause as PID 1) would have reaped them: only orphans go to PID 1.
 import type {ExitEvent, ProcRef, SignalEvent, TraceEvent} from '../events/types.js'
 import type {FindingContext, Rule} from './context.js'
+import {capped} from '../util/capped-map.js'
 import {at, duration, place, plural, who} from './words.js'
 
 /** How long a zombie must stay unreaped, its parent alive, to be a leak (a reaper takes microseconds). */
 export const ZOMBIE_AGE_NS = 2_000_000_000
 const SIGCHLD = 17
 /** Exits and forks kept for a SIGCHLD or a reap that may never come (a parent with SIGCHLD SIG_IGN) */
-const MAX_KEPT = 65_536
+export const MAX_KEPT = 65_536
 
-/** The map, its oldest entries dropped first once it holds `max`. */
-function capped<K, V>(m: Map<K, V>, max: number): Map<K, V> {
-  while (m.size >= max) m.delete(m.keys().next().value as K)
-  return m
+/**
+ * The kernel's SIGCHLD that makes its sender a zombie until its parent (the target) waits: an
+ * exit, a kill or a core dump (not a stop or a continue). A parent in a pod: a host process that
+ * reaps a child which entered the pod's namespaces without a fork or exec there (nsenter,
+ * unshare) is not traced reaping it.
+ */
+export function announcesZombie(e: SignalEvent): boolean {
+  return e.sig === SIGCHLD && e.via === 'kernel' && e.to !== undefined && e.to.sandbox !== null && /^CLD_(EXITED|KILLED|DUMPED)$/.test(e.code ?? '')
 }
 
 interface Zombie {
@@ -54,9 +59,7 @@ export class ZombieRule implements Rule {
         this.parentGone(e.proc.pid)
         break
       case 'signal':
-        // A parent in a pod: a host process that reaps a child which entered the pod's namespaces
-        // without a fork or exec there (nsenter, unshare) is not traced reaping it.
-        if (e.sig === SIGCHLD && e.via === 'kernel' && e.to && e.to.sandbox !== null && /^CLD_(EXITED|KILLED|DUMPED)$/.test(e.code ?? '')) this.zombie(e)
+        if (announcesZombie(e)) this.zombie(e)
         break
       case 'reap':
         this.waited.set(e.reaper.pid, e.t)

@@ -12,6 +12,8 @@ export class FindingsViewState extends ViewState {
   private open = 0
   /** the engine's trace: a file that starts after the others ended (consecutive recordings) starts the next */
   private source = 0
+  /** a header was fed already */
+  private fed = false
 
   override feed(rec: TraceRecord): void {
     if (rec.type === 'header') {
@@ -21,6 +23,4 @@ export class FindingsViewState extends ViewState {
     } else if (rec.type !== 'footer' || --this.open <= 0) this.engine.push(rec, this.source)
     super.feed(rec)
   }
-
-  private fed = false
 }

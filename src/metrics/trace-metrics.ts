@@ -7,6 +7,9 @@
 import {Counter, Gauge, Histogram, Registry} from 'prom-client'
 import type {FindingRecord, HeaderRecord, SandboxRecord, TraceEvent, TraceRecord} from '../events/types.js'
 import type {ProcRef} from '../events/types.js'
+import {withKnownPod} from '../events/sandbox-record.js'
+import {announcesZombie, MAX_KEPT} from '../findings/zombies.js'
+import {capped} from '../util/capped-map.js'
 
 type PodLabels = {namespace: string; pod: string}
 type AnyMetric = Counter<string> | Gauge<string> | Histogram<string>
@@ -18,7 +21,6 @@ export interface TraceMetricsOptions {
   now?: () => number
 }
 
-const SIGCHLD = 17
 
 interface PodSeries {
   labels: PodLabels
@@ -37,6 +39,8 @@ export class TraceMetrics {
   private readonly exits = new Map<number, {ms: number; pod: string}>()
   /** zombies: children whose exit the kernel's SIGCHLD announced to a parent in a pod, not reaped */
   private readonly zombieSet = new Map<number, {ms: number; pod: string; parent: number}>()
+  /** parent → its zombies (an exit drops the exiting parent's without a scan of them all) */
+  private readonly zombiesOf = new Map<number, Set<number>>()
 
   private readonly signals: Counter<string>
   private readonly sigtermDropped: Counter<string>
@@ -110,7 +114,7 @@ export class TraceMetrics {
       case 'sandbox': {
         const first = !this.sandboxes.has(r.id)
         const earlier = this.sandboxes.get(r.id)
-        this.sandboxes.set(r.id, !r.pod && earlier?.pod ? {...r, pod: earlier.pod} : r)
+        this.sandboxes.set(r.id, withKnownPod(r, earlier))
         const p = this.pod(r.id)
         if (p && r.replaces && (first || !earlier?.replaces)) this.inc(this.recreations, p, {})
         break
@@ -128,7 +132,6 @@ export class TraceMetrics {
   }
 
   private event(e: Extract<TraceRecord, {type: 'event'}>): void {
-    const ms = Date.parse(e.ts)
     switch (e.kind) {
       case 'signal': {
         const to = e.to
@@ -138,15 +141,16 @@ export class TraceMetrics {
         const c = container(to)
         this.inc(this.signals, p, {container: c, signal: e.signame, result: e.targetDead ? 'target_dead' : e.result ?? 'none'})
         if (e.sig === 15 && e.result === 'ignored' && to.innerPid === 1 && !e.targetDead && e.via !== 'kernel') this.inc(this.sigtermDropped, p, {container: c})
-        if (e.sig === SIGCHLD && e.via === 'kernel' && /^CLD_(EXITED|KILLED|DUMPED)$/.test(e.code ?? '')) this.zombieSet.set(e.from.pid, {ms, pod: this.key(p), parent: to.pid})
+        if (announcesZombie(e)) this.addZombie(e.from.pid, {ms: Date.parse(e.ts), pod: this.key(p), parent: to.pid})
         break
       }
       case 'exit': {
         if (!e.groupDead) break
-        for (const [pid, z] of this.zombieSet) if (z.parent === e.proc.pid) this.zombieSet.delete(pid)
+        // its zombies go to a new parent (the kernel's SIGCHLD to it says so) or with the namespace
+        for (const pid of this.zombiesOf.get(e.proc.pid) ?? []) this.dropZombie(pid)
         const p = e.proc.sandbox ? this.pod(e.proc.sandbox) : undefined
         if (!p) break
-        this.exits.set(e.proc.pid, {ms, pod: this.key(p)})
+        capped(this.exits, MAX_KEPT).set(e.proc.pid, {ms: Date.parse(e.ts), pod: this.key(p)})
         if (e.proc.role === 'pause') {
           this.inc(this.infraDeaths, p, {})
           const s = this.pods.get(this.key(p))
@@ -155,11 +159,11 @@ export class TraceMetrics {
         break
       }
       case 'reap': {
-        this.zombieSet.delete(e.child.pid)
+        this.dropZombie(e.child.pid)
         const x = this.exits.get(e.child.pid)
         this.exits.delete(e.child.pid)
         const s = x ? this.pods.get(x.pod) : undefined
-        if (x && s) this.observeIn(this.reapLatency, s.labels, {}, Math.max(0, (ms - x.ms) / 1000))
+        if (x && s) this.observeIn(this.reapLatency, s.labels, {}, Math.max(0, (Date.parse(e.ts) - x.ms) / 1000))
         break
       }
       case 'flood': {
@@ -188,18 +192,35 @@ export class TraceMetrics {
   /** Drops the series of pods gone for longer than the expiry; returns how many pods went. */
   sweep(): number {
     const now = this.now()
-    let n = 0
+    const withZombies = new Set([...this.zombieSet.values()].map((z) => z.pod))
+    const gone = new Set<string>()
     for (const [key, s] of this.pods) {
-      const zombies = [...this.zombieSet.values()].some((z) => z.pod === key)
-      const gone = s.goneAt !== undefined ? now - s.goneAt > this.opts.expiryMs : now - s.lastSeen > this.opts.expiryMs && !zombies
-      if (!gone) continue
+      if (s.goneAt !== undefined ? now - s.goneAt <= this.opts.expiryMs : now - s.lastSeen <= this.opts.expiryMs || withZombies.has(key)) continue
       for (const [metric, labels] of s.sets.values()) metric.remove(labels)
-      for (const [pid, z] of this.zombieSet) if (z.pod === key) this.zombieSet.delete(pid)
-      for (const [pid, x] of this.exits) if (x.pod === key) this.exits.delete(pid)
       this.pods.delete(key)
-      n++
+      gone.add(key)
     }
-    return n
+    if (gone.size === 0) return 0
+    for (const [pid, z] of this.zombieSet) if (gone.has(z.pod)) this.dropZombie(pid)
+    for (const [pid, x] of this.exits) if (gone.has(x.pod)) this.exits.delete(pid)
+    return gone.size
+  }
+
+  private addZombie(pid: number, z: {ms: number; pod: string; parent: number}): void {
+    this.dropZombie(pid)
+    this.zombieSet.set(pid, z)
+    let kids = this.zombiesOf.get(z.parent)
+    if (!kids) this.zombiesOf.set(z.parent, (kids = new Set()))
+    kids.add(pid)
+  }
+
+  private dropZombie(pid: number): void {
+    const z = this.zombieSet.get(pid)
+    if (!z) return
+    this.zombieSet.delete(pid)
+    const kids = this.zombiesOf.get(z.parent)
+    kids?.delete(pid)
+    if (kids?.size === 0) this.zombiesOf.delete(z.parent)
   }
 
   /** The text of a scrape (the expired pods are dropped first). */

@@ -3,6 +3,7 @@
 // predicates are those of events/filter.ts.
 import {eventInAnySandbox, eventInSandboxes, eventMatches, hasSandboxSelector, sandboxSelected, type Filters} from '../events/filter.js'
 import type {SandboxRecord, TraceRecord} from '../events/types.js'
+import {withKnownPod} from '../events/sandbox-record.js'
 
 export const NO_FILTERS: Filters = {all: true, pids: [], signals: [], scope: 'file'}
 
@@ -28,9 +29,7 @@ export class RecordFilter {
     if (rec.type === 'sandbox') {
       let m = this.sandboxes.get(source)
       if (!m) this.sandboxes.set(source, (m = new Map()))
-      // a record that knows less (no pod: a dying sandbox's last look) keeps the pod named before
-      const prev = m.get(rec.id)
-      const known = !rec.pod && prev?.pod ? {...rec, pod: prev.pod} : rec
+      const known = withKnownPod(rec, m.get(rec.id))
       m.set(rec.id, known)
       return sandboxSelected(this.f, known)
     }

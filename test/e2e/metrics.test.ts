@@ -10,12 +10,11 @@ import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node
 import {createServer, type AddressInfo} from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
-import {CI, CI_ROOT, ROOT, childrenOf, hasFirstLine, killLeftovers, readRecords, requireTracing, runCli, waitFor} from '../helpers/e2e.js'
+import {PROMTOOL, ROOT, childrenOf, requirePromtool, hasFirstLine, killLeftovers, readRecords, requireTracing, runCli, waitFor} from '../helpers/e2e.js'
 import {cleanupAll, execInNsSandbox, nsLink, shInNsSandbox, startNsSandbox, stopNsSandbox} from '../helpers/sandboxes.js'
 import {assertValidRecords} from '../helpers/schema.js'
 
 type Rec = Record<string, any>
-const PROMTOOL = path.join(CI_ROOT, 'promtool/usr/bin/promtool')
 
 async function freePort(): Promise<number> {
   const s = createServer()
@@ -59,11 +58,7 @@ describe('e2e: record --metrics (Prometheus)', function () {
 
   it('scraped values equal the trace file\'s: dropped SIGTERMs, the zombie gauge, reaps; a flood scraped every 20 ms loses nothing; promtool accepts it', async function () {
     requireTracing(this)
-    if (!existsSync(PROMTOOL)) {
-      if (CI) throw new Error(`promtool missing at ${PROMTOOL}: scripts/provision.sh --tests unpacks it`)
-      console.warn(`SKIPPED: promtool missing at ${PROMTOOL}; sudo scripts/provision.sh --tests unpacks it`)
-      this.skip()
-    }
+    requirePromtool(this)
     const sb = await startNsSandbox({sharePid: false})
     const app = await execInNsSandbox(sb, ['sleep', '1000'], {pidNs: 'own'})
     const keeper = await shInNsSandbox(sb, 'sleep 1002 & exec sleep 1001', {pidNs: 'own'})
@@ -142,11 +137,7 @@ describe('e2e: record --metrics (Prometheus)', function () {
   })
 
   it('the example alert rules of docs/metrics.md pass promtool check rules', function () {
-    if (!existsSync(PROMTOOL)) {
-      if (CI) throw new Error(`promtool missing at ${PROMTOOL}: scripts/provision.sh --tests unpacks it`)
-      console.warn(`SKIPPED: promtool missing at ${PROMTOOL}; sudo scripts/provision.sh --tests unpacks it`)
-      this.skip()
-    }
+    requirePromtool(this)
     const doc = readFileSync(path.join(ROOT, 'docs/metrics.md'), 'utf8')
     const rules = /```yaml\n(groups:[\s\S]*?)```/.exec(doc)?.[1]
     assert.ok(rules, 'an alert rules block in docs/metrics.md')

@@ -10,6 +10,7 @@ import path from 'node:path'
 import {ROOT, childrenOf, hasFirstLine, killLeftovers, readRecords, requireTmux, requireTracing, runCli, waitFor} from '../helpers/e2e.js'
 import {assertValidRecords} from '../helpers/schema.js'
 import {TmuxServer} from '../helpers/tmux.js'
+import {readStat} from '../../src/proc/read.js'
 import {cleanupAll, execInNsSandbox, nsLink, startNsSandbox} from '../helpers/sandboxes.js'
 
 const SOCKET = `pausetrace-e2e-findings-${process.pid}-${Date.now()}`
@@ -21,14 +22,8 @@ const server = new TmuxServer(SOCKET)
 const tmux = (args: string[]): Promise<string> => server.run(args)
 const waitScreen = (cond: (s: string) => boolean, ms: number, what: string, everyMs?: number): Promise<string> => server.waitScreen(cond, ms, what, everyMs)
 
-function startTime(pid: number): string | undefined {
-  try {
-    const st = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return st.slice(st.lastIndexOf(')') + 2).split(' ')[19]
-  } catch {
-    return undefined
-  }
-}
+/** A process's start time (ticks since boot, as text): the same PID with another start is another process. */
+const startTime = (pid: number): string | undefined => readStat(pid)?.start
 
 const commOf = (pid: number): string | undefined => {
   try {

@@ -7,6 +7,7 @@ import {promisify} from 'node:util'
 import {CLI, ROOT, childrenOf, killLeftovers, readRecords, requireTmux, requireTracing, waitFor} from '../helpers/e2e.js'
 import {assertValidRecords} from '../helpers/schema.js'
 import {TmuxServer} from '../helpers/tmux.js'
+import {readStat} from '../../src/proc/read.js'
 import {cleanupAll, createPod, runInPod} from '../helpers/sandboxes.js'
 
 // `watch` in a real terminal: tmux on a server of its own (-L, a name unique to this run), a
@@ -66,14 +67,8 @@ async function watchProcess(opts: {sub?: boolean} = {}): Promise<{pid: number; s
 /** The screen line that starts with `prefix` (after the indent). */
 const lineOf = (s: string, prefix: string): string => s.split('\n').find((l) => l.trimStart().startsWith(prefix)) ?? ''
 
-function startTime(pid: number): string | undefined {
-  try {
-    const st = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return st.slice(st.lastIndexOf(')') + 2).split(' ')[19]
-  } catch {
-    return undefined
-  }
-}
+/** A process's start time (ticks since boot, as text): the same PID with another start is another process. */
+const startTime = (pid: number): string | undefined => readStat(pid)?.start
 
 describe('e2e: watch in a real terminal (tmux)', function () {
   this.timeout(240_000)

@@ -34,6 +34,17 @@ export interface BpftraceUnderTest {
 
 export const CI_ROOT = process.env.PAUSETRACE_CI_ROOT ?? '/var/cache/pausetrace-ci'
 
+/** promtool, unpacked from Debian's prometheus package by scripts/provision.sh --tests (never installed). */
+export const PROMTOOL = path.join(CI_ROOT, 'promtool/usr/bin/promtool')
+
+/** Skips (loudly) off CI when promtool is not unpacked; fails under CI=true. */
+export function requirePromtool(ctx: Context): void {
+  if (existsSync(PROMTOOL)) return
+  if (CI) throw new Error(`promtool missing at ${PROMTOOL}: scripts/provision.sh --tests unpacks it`)
+  console.warn(`    SKIPPED: promtool missing at ${PROMTOOL}; sudo scripts/provision.sh --tests unpacks it`)
+  ctx.skip()
+}
+
 /** bpftrace 0.17 from the machine and 0.23 / 0.27 from the chroots of scripts/provision.sh --bpftrace-versions. */
 export const BPFTRACES: BpftraceUnderTest[] = [
   {label: '0.17 (system)', command: '/usr/bin/bpftrace'},

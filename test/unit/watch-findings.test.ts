@@ -4,21 +4,17 @@
 // count in the status line, the `f` pane with the advice, at the terminal sizes the view supports.
 import assert from 'node:assert/strict'
 import {EventEmitter} from 'node:events'
-import {createElement} from 'react'
 import chalk from 'chalk'
 import {render} from 'ink-testing-library'
 import {Timeline} from '../../src/model/timeline.js'
 import {FindingsViewState} from '../../src/live/view-findings.js'
 import {applyKey} from '../../src/ui/keys.js'
-import {WatchView} from '../../src/ui/WatchView.js'
 import {replayTui} from '../../src/replay/tui.js'
 import {NO_FILTERS} from '../../src/replay/filter.js'
 import {fixturePath} from '../helpers/fixtures.js'
-import {withoutColour} from '../helpers/chalk.js'
+import {frame, withoutColour} from '../helpers/chalk.js'
 import {traceRecords, type TraceName} from '../helpers/traces.js'
 
-const frame = (s: FindingsViewState, columns: number, rows: number, now = s.timeline.endT()): string =>
-  render(createElement(WatchView, {snapshot: s.snapshot(now), columns, rows})).lastFrame() ?? ''
 const stateOf = (...names: TraceName[]): FindingsViewState => {
   const s = new FindingsViewState(new Timeline())
   for (const n of names) s.feedAll(traceRecords(n))

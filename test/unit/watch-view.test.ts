@@ -1,18 +1,13 @@
 import assert from 'node:assert/strict'
-import {createElement} from 'react'
 import chalk from 'chalk'
-import {render} from 'ink-testing-library'
 import {Timeline} from '../../src/model/timeline.js'
 import type {TraceRecord} from '../../src/events/types.js'
 import {ViewState} from '../../src/ui/view-state.js'
-import {WatchView} from '../../src/ui/WatchView.js'
-import {withoutColour} from '../helpers/chalk.js'
+import {frame, withoutColour} from '../helpers/chalk.js'
 import {timelineOf, traceRecords, type TraceName} from '../helpers/traces.js'
 
 // Component tests of the live view on recorded traces: exact frames (ink-testing-library), colours
 // off so a frame is the text a person reads; one test checks the colours themselves.
-const frame = (tl: ViewState, columns: number, rows: number, now = tl.timeline.endT()): string =>
-  render(createElement(WatchView, {snapshot: tl.snapshot(now), columns, rows})).lastFrame() ?? ''
 /** The view's state over a recorded trace. */
 const viewOf = (name: TraceName): ViewState => new ViewState(timelineOf(name))
 const withDetails = (name: TraceName, older = 0): ViewState => {
