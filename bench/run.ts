@@ -293,14 +293,15 @@ export type BaseSample = Omit<Sample, 'manifest' | 'workloadMs' | 'workloadCpuUs
  * bpftrace alone. Default: pausetrace's own plan with scope all (its program, command line and
  * environment), stopped by pausetrace's own stop protocol (two kill(self, 0) around reading up to
  * the kernel's counts, then SIGINT, SIGINT, SIGKILL). With `program` (which must print a line
- * starting with "P " from BEGIN): that program in the same command line, stopped with SIGINT.
+ * starting with "P " from BEGIN): that program in the same command line (its options before the
+ * program: `extraArgs`, default the plan's), stopped with SIGINT.
  */
-export async function sampleBare(ctx: Ctx, base: BaseSample, args: string[], program?: string): Promise<Sample> {
+export async function sampleBare(ctx: Ctx, base: BaseSample, args: string[], program?: string, extraArgs?: string[]): Promise<Sample> {
   const {code} = ctx
   const twoStep = program === undefined
   const plan = code.planTrace({bpftrace: ctx.info, filters: {all: true, pids: [], signals: []}})
   // $1 is this process: the program's stop trigger and watchdog key on it, as on pausetrace's
-  const argv = program === undefined ? plan.args : code.bpftraceArgs({program, params: plan.params, extraArgs: plan.extraArgs})
+  const argv = program === undefined ? plan.args : code.bpftraceArgs({program, params: plan.params, extraArgs: extraArgs ?? plan.extraArgs})
   const id = `${base.scenario}-bare-${base.repeat}-${ctx.seq++}`
   const outFile = path.join(ctx.dir, `${id}.bt.jsonl`)
   const statFile = path.join(ctx.dir, `${id}.stat`)

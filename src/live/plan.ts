@@ -4,7 +4,7 @@ import os from 'node:os'
 import path from 'node:path'
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {buildScript, type Scope} from '../probe/script.js'
-import {bpftraceEnv, hasRawTracepoints, kernelHasPidFlexArray, needsTraceableFunctions, RAW_TRACEPOINT_FUNCTIONS, usesArgsDot, type BpftraceInfo} from '../probe/bpftrace.js'
+import {bpftraceEnv, hasRawTracepoints, kernelHasPidFlexArray, needsTraceableFunctions, traceableFunctions, usesArgsDot, type BpftraceInfo} from '../probe/bpftrace.js'
 import {tracefsPath} from '../probe/environment.js'
 import {bpftraceArgs} from '../probe/runner.js'
 import {nsInode} from '../proc/read.js'
@@ -51,10 +51,11 @@ export function planTrace(opts: PlanOptions): TracePlan {
   const program = buildScript({argsDot: usesArgsDot(bpftrace), pidFlexArray, rawSignalGenerate, scope, signals: filters.signals})
   const extraArgs: string[] = []
   let tempDir: string | undefined
-  if (rawSignalGenerate && needsTraceableFunctions(bpftrace, tracefsPath())) {
+  const functions = traceableFunctions(program)
+  if (functions.length > 0 && needsTraceableFunctions(bpftrace, tracefsPath())) {
     tempDir = mkdtempSync(path.join(os.tmpdir(), 'pausetrace-'))
     const file = path.join(tempDir, 'traceable-functions')
-    writeFileSync(file, `${RAW_TRACEPOINT_FUNCTIONS.join('\n')}\n`, {mode: 0o600, flag: 'wx'})
+    writeFileSync(file, `${functions.join('\n')}\n`, {mode: 0o600, flag: 'wx'})
     extraArgs.push('--traceable-functions', file)
   }
   const params = [String(hostNetns)]
