@@ -24,6 +24,8 @@ export interface ScriptOptions {
   pidFlexArray: boolean
   /** read a signal's target task in the kernel through rawtracepoint:signal_generate (bpftrace 0.18+) */
   rawSignalGenerate?: boolean
+  /** rawtracepoint:signal_deliver instead of the tracepoint (bpftrace 0.18+; default: as rawSignalGenerate) */
+  rawSignalDeliver?: boolean
   /** What to trace: everything, the tasks of some PIDs, or sandboxes (the default). */
   scope: Scope
   /** Signal numbers to keep (signal events and deliveries only). */
@@ -62,6 +64,28 @@ const ACTOR_ARGS = [
   'cgroup', 'curtask->real_parent->tgid',
 ].join(', ')
 
+/**
+ * The default scope's verdict on a task (in a sandbox or not), cached in @v[tid] as
+ * (start_time << 1) | in: one lookup and one read instead of reading the PID level and the net
+ * namespace and looking the TID up in @sbx in every probe. The start time makes an entry of an
+ * earlier task with the same TID (an exit not seen, a non-leader thread's exec) a miss; exits
+ * delete entries (V_FORGET), setns/unshare drop the caller's (V_PROBES: its namespaces changed).
+ * A task that joins @sbx later is already in scope (its fork/exec is traced) or new (no entry).
+ * `$task` (an expression of type struct task_struct *) and `key` name the task; sets `$out`.
+ */
+function cachedVerdict(task: string, key: string, out: string, p: string): string {
+  return [
+    `$${p}st = (int64)${task}->start_time;`,
+    `$${p}v = @v[${key}];`,
+    `if (($${p}v >> 1) != $${p}st) {`,
+    `$${p}v = $${p}st << 1;`,
+    `if (${task}->thread_pid->level > 0 || (${task}->nsproxy != 0 && ${task}->nsproxy->net_ns->ns.inum != $2) || @sbx[${key}]) { $${p}v = $${p}v | 1; }`,
+    `@v[${key}] = $${p}v;`,
+    '}',
+    `${out} = $${p}v & 1;`,
+  ].join(' ')
+}
+
 function checkedInts(values: number[] | undefined, what: string, max: number): number[] {
   for (const v of values ?? []) {
     if (!Number.isSafeInteger(v) || v < 0 || v > max) throw new RangeError(`${what} out of range: ${v}`)
@@ -87,6 +111,8 @@ export function buildScript(opts: ScriptOptions): string {
     scope.kind === 'all' ? '1'
       : scope.kind === 'pids' ? `(${pids.map((p) => `pid == ${p}`).join(' || ') || '0'})`
         : '(curtask->thread_pid->level > 0 || (curtask->nsproxy != 0 && curtask->nsproxy->net_ns->ns.inum != $2) || @sbx[tid])'
+  // statements setting $in: the acting task is in scope
+  const actorIn = scope.kind === 'sandboxes' ? cachedVerdict('curtask', 'tid', '$in', 'a') : `$in = ${actorScope};`
   const targetScope = (expr: string): string =>
     scope.kind === 'all' ? '1' : scope.kind === 'pids' ? `(${pids.map((p) => `${expr} == ${p}`).join(' || ') || '0'})` : `@sbx[${expr}]`
   const sigFilter = (expr: string): string =>
@@ -118,11 +144,18 @@ export function buildScript(opts: ScriptOptions): string {
         tfields: '$t->tgid, $ttu->nr, $tlu->nr, $ttu->ns->ns.inum, $ttp->level, $tns->net_ns->ns.inum, $tns->ipc_ns->ns.inum, $tns->uts_ns->ns.inum, $tns->mnt_ns->ns.inum',
         // the target is in a sandbox: a net namespace other than the host's, or a PID namespace below it
         tinscope: `((${T}->nsproxy != 0 && ${T}->nsproxy->net_ns->ns.inum != $2) || ${T}->thread_pid->level > 0)`,
+        // the default scope: the target's cached verdict (the same cache as the actor's)
+        tin: scope.kind === 'sandboxes' ? `$tt = ${T}; ${cachedVerdict('$tt', '$tt->pid', '$tin', 't')}` : undefined,
       }
     : {
         probe: 'tracepoint:signal:signal_generate', sig: '@Asig', code: '@Acode', result: '@Aresult', group: '@Agroup', ttid: '@Apid', tcomm: '@Acomm',
-        tvars: '', tfields: '0, 0, 0, 0, 0, 0, 0, 0, 0', tinscope: '0',
+        tvars: '', tfields: '0, 0, 0, 0, 0, 0, 0, 0, 0', tinscope: '0', tin: undefined,
       }
+  const rawDeliver = opts.rawSignalDeliver ?? opts.rawSignalGenerate ?? false
+  // signal_deliver(int sig, struct kernel_siginfo *info, struct k_sigaction *ka): si_code at +8, sa_handler at +0
+  const del = rawDeliver
+    ? {probe: 'rawtracepoint:signal_deliver', sig: '(int32)arg0', code: '(int32)*(int32 *)(arg1 + 8)', handler: '*(uint64 *)arg2'}
+    : {probe: 'tracepoint:signal:signal_deliver', sig: '@Asig', code: '@Acode', handler: '@Asa_handler'}
 
   const body = SCRIPT_FILES.map((f) => readFileSync(path.join(BPF_DIR, f), 'utf8')).join('\n')
   let text = body
@@ -136,6 +169,14 @@ export function buildScript(opts: ScriptOptions): string {
     .replaceAll('@G_TVARS', gen.tvars)
     .replaceAll('@G_TFIELDS', gen.tfields)
     .replaceAll('@G_TINSCOPE', scope.kind === 'sandboxes' ? gen.tinscope : '0')
+    .replaceAll('@G_TIN', gen.tin ?? `$tin = @TSCOPE(${gen.ttid});`)
+    .replaceAll('@D_PROBE', del.probe)
+    .replaceAll('@D_SIG', del.sig)
+    .replaceAll('@D_CODE', del.code)
+    .replaceAll('@D_HANDLER', del.handler)
+    .replaceAll('@ACTOR_IN', actorIn)
+    .replaceAll('@V_FORGET', sbx ? 'delete(@v[tid]);' : '')
+    .replaceAll('@V_PROBES', sbx ? 'tracepoint:syscalls:sys_exit_setns, tracepoint:syscalls:sys_exit_unshare { delete(@v[tid]); }' : '')
     .replaceAll('@G_SBX_ADD', scope.kind === 'sandboxes' && opts.rawSignalGenerate ? `if (${gen.tinscope}) { @sbx[${gen.ttid}] = 1; }` : '')
     .replaceAll('@ACTOR_VARS', ACTOR_VARS)
     .replaceAll('@ACTOR_FMT', ACTOR_FMT)
@@ -149,15 +190,15 @@ export function buildScript(opts: ScriptOptions): string {
     .replaceAll('@LIVE', live)
     .replaceAll('@SCOPE', actorScope)
     .replaceAll('@SBX_SEED', sbx ? seed.map((p) => `@sbx[${p}] = 1;`).join(' ') || '@sbx[0] = 0;' : '')
-    .replaceAll('@SBX_CLEAR', sbx ? 'clear(@sbx);' : '')
+    .replaceAll('@SBX_CLEAR', sbx ? 'clear(@sbx); clear(@v);' : '')
   text = replaceCalls(text, '@SBX_ADD', (expr) => (sbx ? `@sbx[${expr}] = 1;` : ''))
   text = replaceCalls(text, '@SBX_DEL', (expr) => (sbx ? `delete(@sbx[${expr}]);` : ''))
-  // Whether a signal syscall may concern the scope, judged at its enter: KSCOPE(target, second
-  // target or 0, whether a target <= 0 names a group). Runs before @TSCOPE is expanded.
+  // Whether a signal syscall may concern the scope, judged at its enter after ACTOR_IN: KSCOPE(target,
+  // second target or 0, whether a target <= 0 names a group). Runs before @TSCOPE is expanded.
   text = replaceCalls(text, '@KSCOPE', (args) => {
     if (scope.kind === 'all') return '1'
     const [a, b, group] = args.split(',').map((x) => x.trim())
-    const parts = [actorScope, `@TSCOPE(${a})`]
+    const parts = ['$in', `@TSCOPE(${a})`]
     if (b !== '0') parts.push(`@TSCOPE(${b})`)
     if (group === '1') parts.push(`${a} <= 0`)
     return `(${parts.join(' || ')})`

@@ -4,13 +4,13 @@ import {parseVersion, usesArgsDot, hasRawTracepoints, kernelHasPidFlexArray, bpf
 import {parseFilters} from '../../src/flags.js'
 import {UsageError} from '../../src/errors.js'
 
-describe('the bpftrace program', () => {
-  const variants = [
-    {argsDot: false, pidFlexArray: true, scope: {kind: 'all' as const}},
-    {argsDot: true, pidFlexArray: false, rawSignalGenerate: true, scope: {kind: 'sandboxes' as const, seed: [10, 11]}},
-    {argsDot: true, pidFlexArray: true, scope: {kind: 'pids' as const, pids: [42, 43]}, signals: [15, 9]},
-  ]
+const variants = [
+  {argsDot: false, pidFlexArray: true, scope: {kind: 'all' as const}},
+  {argsDot: true, pidFlexArray: false, rawSignalGenerate: true, scope: {kind: 'sandboxes' as const, seed: [10, 11]}},
+  {argsDot: true, pidFlexArray: true, scope: {kind: 'pids' as const, pids: [42, 43]}, signals: [15, 9]},
+]
 
+describe('the bpftrace program', () => {
   it('fills every placeholder, in every variant', () => {
     for (const v of variants) {
       const text = buildScript(v)
@@ -77,8 +77,35 @@ describe('bpftrace versions', () => {
   it('stashes only the signal syscalls that may concern the scope', () => {
     const sbx = buildScript({argsDot: true, pidFlexArray: false, rawSignalGenerate: true, scope: {kind: 'sandboxes', seed: [10, 11]}})
     // a host kill between host processes: the caller's scope, the target in @sbx, or a group
-    assert.match(sbx, /sys_enter_kill \/[^\n]*@sbx\[args\.pid\][^\n]*args\.pid <= 0\) && @stop == 0\//)
-    assert.match(sbx, /sys_enter_tgkill \/[^\n]*@sbx\[args\.tgid\] \|\| @sbx\[args\.pid\]\) && @stop == 0\//)
-    assert.doesNotMatch(buildScript({argsDot: false, pidFlexArray: true, scope: {kind: 'all'}}), /sys_enter_kill \/[^\n]*@sbx/)
+    assert.match(sbx, /sys_enter_kill\n\{[^]*?if \(\(\$in \|\| @sbx\[args\.pid\] \|\| args\.pid <= 0\) && @stop == 0\) \{\n\s*@sk\[tid\] = /)
+    assert.match(sbx, /sys_enter_tgkill [^\n]*\n\{[^\n]*if \(\(\$in \|\| @sbx\[args\.tgid\] \|\| @sbx\[args\.pid\]\) && @stop == 0\)/)
+    const all = buildScript({argsDot: false, pidFlexArray: true, scope: {kind: 'all'}})
+    assert.doesNotMatch(all.slice(all.indexOf('sys_enter_kill\n'), all.indexOf('sys_enter_tkill')), /@sbx/)
+  })
+
+  it('has one program on the kill tracepoint: the stop request and the stash share it', () => {
+    for (const v of variants) {
+      const text = buildScript(v)
+      assert.equal(text.match(/tracepoint:syscalls:sys_enter_kill\b/g)?.length, 1)
+      assert.match(text, /sys_enter_kill\n\{\n\s*if \(pid == \$1\) \{\n\s*if \(\(int32\)args(->|\.)pid == \$1 && args(->|\.)sig == 0\)/)
+    }
+  })
+
+  it('caches the default scope\'s verdict per task, keyed by TID and checked by start time', () => {
+    const sbx = buildScript({argsDot: true, pidFlexArray: true, rawSignalGenerate: true, scope: {kind: 'sandboxes', seed: []}})
+    // the actor: one lookup and one read, the namespaces read only on a miss
+    assert.match(sbx, /\$ast = \(int64\)curtask->start_time; \$av = @v\[tid\]; if \(\(\$av >> 1\) != \$ast\) \{/)
+    // the target of a signal (raw form): the same cache, under the target's TID
+    assert.match(sbx, /\$tt = \(\(struct task_struct \*\)arg2\); \$tst = \(int64\)\$tt->start_time; \$tv = @v\[\$tt->pid\];/)
+    // forgotten at exit and when the namespaces change
+    assert.match(sbx, /sched_process_exit \/pid != \$1\/\n\{\n\s*delete\(@v\[tid\]\);/)
+    assert.match(sbx, /tracepoint:syscalls:sys_exit_setns, tracepoint:syscalls:sys_exit_unshare \{ delete\(@v\[tid\]\); \}/)
+    // the deliveries in the raw form on 0.18+, the tracepoint on 0.17
+    assert.match(sbx, /rawtracepoint:signal_deliver /)
+    const old = buildScript({argsDot: false, pidFlexArray: true, scope: {kind: 'sandboxes', seed: []}})
+    assert.match(old, /tracepoint:signal:signal_deliver /)
+    assert.doesNotMatch(old, /\$tt = /)
+    // other scopes have no cache
+    for (const v of [variants[0], variants[2]]) assert.doesNotMatch(buildScript(v), /@v\[|sys_exit_setns/)
   })
 })
