@@ -6,19 +6,22 @@
 // repeat; ratios pair the samples of one repeat. Issue 17 goal 1: the program ≤ 1.10× the floor.
 //
 //   sudo npx tsx bench/kernel-cost.ts [--repeat 5] [--flood 200000] [--churn 0] [--bpftrace PATH]
-//       [--by-file] [--program NAME=FILE.bt ...]
+//       [--by-file] [--program NAME=FILE.bt ...] [--bpf-stats]
 //
 // --bpftrace: the bpftrace to measure (e.g. /var/cache/pausetrace-ci/bpftrace-sid, 0.27): the
 // program and the floor are those of that version (rawtracepoint forms on 0.18+).
 // --by-file: also the signal files added one at a time. --program: a built program of your own
 // (placeholders filled; BEGIN must print a line starting with "P "), measured as one more row.
-import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+// --bpf-stats: also the run time of the program's own BPF programs per kill(), from the kernel's
+// BPF statistics (kernel.bpf_stats_enabled, switched on only while the workload runs, then put
+// back): what the bodies cost, apart from the hooks and from other people's load and tracers.
+import {mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {pathToFileURL} from 'node:url'
 import {bpftraceInfo, needsTraceableFunctions, traceableFunctions} from '../src/probe/bpftrace.js'
 import {tracefsPath} from '../src/probe/environment.js'
-import {buildTools, programFor, quiet, runWorkload, sampleBare, snapshotCode, type Ctx, type ScenarioName} from './run.js'
+import {buildTools, programFor, quiet, runWorkload, sampleBare, snapshotCode, type AroundWorkload, type Ctx, type ScenarioName} from './run.js'
 import {foreignTracers, killAll, loadAvg, median, sleep} from './lib/proc.js'
 
 export const GOAL = 1.1
@@ -84,6 +87,46 @@ export function tiers(all: string, sandboxes: string, opts: {byFile?: boolean; e
   ]
 }
 
+const BPF_STATS = '/proc/sys/kernel/bpf_stats_enabled'
+
+/**
+ * run_time_ns and run_cnt summed over the BPF programs a process holds open (its fdinfo) that ran
+ * at least `minRuns` times: those the workload runs, not those other people's activity ran.
+ */
+export function programRunTime(pid: number, minRuns: number): {ns: number; runs: number} {
+  let ns = 0
+  let runs = 0
+  for (const fd of readdirSync(`/proc/${pid}/fdinfo`)) {
+    let text: string
+    try {
+      text = readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8')
+    } catch {
+      continue
+    }
+    const t = /^run_time_ns:\s*(\d+)/m.exec(text)
+    const c = /^run_cnt:\s*(\d+)/m.exec(text)
+    if (t && c && Number(c[1]) >= minRuns) {
+      ns += Number(t[1])
+      runs += Number(c[1])
+    }
+  }
+  return {ns, runs}
+}
+
+/** The workload run with the kernel's BPF statistics on; `got` receives the programs' run time. */
+function withBpfStats(minRuns: number, got: (r: {ns: number; runs: number}) => void): AroundWorkload {
+  return async (pid, run) => {
+    const before = readFileSync(BPF_STATS, 'utf8').trim()
+    writeFileSync(BPF_STATS, '1')
+    try {
+      return await run()
+    } finally {
+      if (before !== '1') writeFileSync(BPF_STATS, before)
+      if (pid) got(programRunTime(pid, minRuns))
+    }
+  }
+}
+
 /** min of a list (NaN when empty) */
 function best(xs: number[]): number {
   const v = xs.filter((x) => Number.isFinite(x))
@@ -103,6 +146,7 @@ async function main(): Promise<void> {
   const repeat = opt('--repeat', 3)
   const flood = opt('--flood', 200_000)
   const churn = opt('--churn', 0)
+  const bpfStats = argv.includes('--bpf-stats')
   const extra: Tier[] = []
   argv.forEach((a, i) => {
     if (a !== '--program') return
@@ -134,6 +178,7 @@ async function main(): Promise<void> {
       // other people's runs share the 2 CPUs; their tracers on the same hooks still add to both.
       const wall: Record<string, number[]> = {}
       const cpu: Record<string, number[]> = {}
+      const progNs: Record<string, number[]> = {}
       for (let r = 0; r < repeat; r++) {
         for (const f of await quiet(ctx)) foreign.add(f)
         // the order rotates per repeat, so that no row always follows the same one
@@ -141,11 +186,14 @@ async function main(): Promise<void> {
         for (const t of order) {
           let m: Record<string, number>
           if (t.program === undefined) m = await runWorkload(ctx, w.args)
-          else m = (await sampleBare(ctx, {scenario: w.label as ScenarioName, variant: 'bare', repeat: r, load: [], foreign: []}, w.args, t.program, extraArgs(t.program))).manifest
+          else {
+            const around = bpfStats ? withBpfStats(w.per * 0.9, (p) => ((progNs[t.name] ??= [])[r] = p.ns / w.per)) : undefined
+            m = (await sampleBare(ctx, {scenario: w.label as ScenarioName, variant: 'bare', repeat: r, load: [], foreign: []}, w.args, t.program, extraArgs(t.program), around)).manifest
+          }
           ;(wall[t.name] ??= [])[r] = m.ns / 1e6
           ;(cpu[t.name] ??= [])[r] = (m.cpuSelfUs + (m.cpuChildrenUs ?? 0)) / 1000
           for (const f of foreignTracers()) foreign.add(f)
-          ctx.log(`  ${w.label} #${r} ${t.name}: ${wall[t.name][r].toFixed(0)} ms, CPU ${cpu[t.name][r].toFixed(0)} ms`)
+          ctx.log(`  ${w.label} #${r} ${t.name}: ${wall[t.name][r].toFixed(0)} ms, CPU ${cpu[t.name][r].toFixed(0)} ms${progNs[t.name]?.[r] === undefined ? '' : `, BPF programs ${progNs[t.name][r].toFixed(0)} ns per ${w.unit}`}`)
           await sleep(200)
         }
       }
@@ -162,6 +210,18 @@ async function main(): Promise<void> {
           const bestF = t.program === undefined || isFloor ? undefined : best(m) / best(ms[FLOOR] ?? [])
           const met = vsF === undefined || bestF === undefined ? '' : `${vsF <= GOAL ? 'yes' : 'NO'} / ${bestF <= GOAL ? 'yes' : 'NO'}`
           process.stdout.write(`| ${t.name} | ${median(m).toFixed(0)} (${best(m).toFixed(0)}) | ${vsU} | ${added} | ${vsF === undefined ? '' : `${vsF.toFixed(2)}×`} | ${bestF === undefined ? '' : `${bestF.toFixed(2)}×`} | ${met} |\n`)
+        }
+      }
+      if (bpfStats) {
+        // the bodies' cost added to the floor's CPU time: an estimate of the ratio without the noise
+        const floorCpu = median(cpu[FLOOR] ?? [])
+        const floorNs = median(progNs[FLOOR] ?? [])
+        process.stdout.write(`\nrun time of the BPF programs the workload runs (those run ≥ 90 % as often as it calls; kernel.bpf_stats_enabled, which adds its own clock reads), ns per ${w.unit}; "floor + bodies" = (floor CPU + this − the floor's) / floor CPU:\n\n| probes | ns per ${w.unit} median (best) | floor + bodies (goal ≤ ${GOAL.toFixed(2)}×) |\n|---|---|---|\n`)
+        for (const t of ts) {
+          if (t.program === undefined) continue
+          const v = progNs[t.name] ?? []
+          const est = t.name === FLOOR ? '' : `${(1 + ((median(v) - floorNs) * w.per) / 1e6 / floorCpu).toFixed(2)}×`
+          process.stdout.write(`| ${t.name} | ${median(v).toFixed(0)} (${best(v).toFixed(0)}) | ${est} |\n`)
         }
       }
     }

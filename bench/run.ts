@@ -296,7 +296,10 @@ export type BaseSample = Omit<Sample, 'manifest' | 'workloadMs' | 'workloadCpuUs
  * starting with "P " from BEGIN): that program in the same command line (its options before the
  * program: `extraArgs`, default the plan's), stopped with SIGINT.
  */
-export async function sampleBare(ctx: Ctx, base: BaseSample, args: string[], program?: string, extraArgs?: string[]): Promise<Sample> {
+/** Runs the workload under a bare bpftrace (its PID given); the default just runs it. */
+export type AroundWorkload = (bpftracePid: number | undefined, run: () => Promise<Manifest>) => Promise<Manifest>
+
+export async function sampleBare(ctx: Ctx, base: BaseSample, args: string[], program?: string, extraArgs?: string[], around?: AroundWorkload): Promise<Sample> {
   const {code} = ctx
   const twoStep = program === undefined
   const plan = code.planTrace({bpftrace: ctx.info, filters: {all: true, pids: [], signals: []}})
@@ -310,14 +313,14 @@ export async function sampleBare(ctx: Ctx, base: BaseSample, args: string[], pro
   const bt = start(ctx.tools.statwrap, [statFile, plan.command, ...argv], {env: plan.env, stdio: ['ignore', fd, 'pipe']})
   closeSync(fd)
   try {
-    return await measureBare(ctx, base, args, {bt, outFile, statFile, t0, twoStep})
+    return await measureBare(ctx, base, args, {bt, outFile, statFile, t0, twoStep, around})
   } finally {
     plan.cleanup()
   }
 }
 
-async function measureBare(ctx: Ctx, base: BaseSample, args: string[], o: {bt: Proc; outFile: string; statFile: string; t0: number; twoStep: boolean}): Promise<Sample> {
-  const {bt, outFile, statFile, t0, twoStep} = o
+async function measureBare(ctx: Ctx, base: BaseSample, args: string[], o: {bt: Proc; outFile: string; statFile: string; t0: number; twoStep: boolean; around?: AroundWorkload}): Promise<Sample> {
+  const {bt, outFile, statFile, t0, twoStep, around} = o
   const tail = new Tail(outFile)
   const count = new BareTail()
   const attached = await waitFor(() => {
@@ -333,7 +336,7 @@ async function measureBare(ctx: Ctx, base: BaseSample, args: string[], o: {bt: P
   const bpftraceStartupCpuMs = btPid ? cpuMs(btPid) : undefined
   let m: Manifest
   try {
-    m = await runWorkload(ctx, args)
+    m = around ? await around(btPid, () => runWorkload(ctx, args)) : await runWorkload(ctx, args)
   } catch (err) {
     bt.child.kill('SIGKILL')
     throw err
