@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import {execFileSync, spawn, type ChildProcess} from 'node:child_process'
-import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
+import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {BPFTRACES, childrenOf, hasFirstLine, requireBpftrace, killLeftovers, readRecords, requireTracing, runCli, waitFor} from '../helpers/e2e.js'
@@ -17,6 +17,29 @@ async function startSandbox(): Promise<{unshare: ChildProcess; pid1: number}> {
   }, 10_000, 'the sandbox PID 1')
   return {unshare, pid1}
 }
+
+/**
+ * A host process that signals itself (SIGUSR1 × 3: out of scope, its verdict is cached as the
+ * host's), then unshares its net namespace and signals itself once more (SIGUSR2: in scope now).
+ * Prints its PID and how many signals its handler saw.
+ */
+const UNSHARER = `#define _GNU_SOURCE
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <unistd.h>
+static volatile sig_atomic_t got;
+static void on(int s) { (void)s; got++; }
+int main(void) {
+	signal(SIGUSR1, on);
+	signal(SIGUSR2, on);
+	for (int i = 0; i < 3; i++) kill(getpid(), SIGUSR1);
+	if (unshare(CLONE_NEWNET) != 0) { perror("unshare"); return 2; }
+	kill(getpid(), SIGUSR2);
+	printf("%d %d\\n", (int)getpid(), (int)got);
+	return 0;
+}
+`
 
 describe('e2e: the default scope is sandboxes', function () {
   this.timeout(120_000)
@@ -75,5 +98,32 @@ describe('e2e: the default scope is sandboxes', function () {
     // ...but the PID namespace it makes is a sandbox: its init's SIGTERM (ignored) and SIGKILL are there.
     const toInit = events.filter((e) => e.kind === 'signal' && e.from.pid === manifest.pid && e.to?.pid === manifest.nsinit.pid)
     assert.deepEqual(toInit.map((e) => [e.signame, e.result]), [['SIGTERM', 'ignored'], ['SIGKILL', 'delivered']])
+  })
+
+  // The kernel side caches each task's verdict (in a sandbox or not); unshare/setns must drop it.
+  for (const bt of BPFTRACES) it(`traces a host process from the moment it unshares its net namespace (bpftrace ${bt.label})`, async function () {
+    requireBpftrace(this, bt)
+    const src = path.join(dir, 'unsharer.c')
+    const bin = path.join(dir, 'unsharer')
+    writeFileSync(src, UNSHARER)
+    execFileSync('gcc', ['-O1', '-Wall', '-o', bin, src])
+    const out = path.join(dir, 'trace.jsonl')
+    const run = runCli(['record', '-o', out, '--bpftrace', bt.command])
+    await waitFor(() => hasFirstLine(out), 60_000, 'the trace header')
+    const [pid, got] = execFileSync(bin).toString().trim().split(' ').map(Number)
+    assert.equal(got, 4, 'the handler saw every signal')
+    run.child.kill('SIGINT')
+    const {code} = await run.exited
+    assert.equal(code, 0, run.stderr())
+
+    const records = readRecords(out)
+    assertValidRecords(records)
+    const events = records.filter((r) => r.type === 'event')
+    assert.deepEqual(records.filter((r) => r.type === 'lost'), [])
+    // before the unshare: on the host, out of scope; after: in its own net namespace, a sandbox
+    const sent = events.filter((e) => e.kind === 'signal' && e.via === 'kill' && e.from.pid === pid)
+    assert.deepEqual(sent.map((e) => [e.signame, e.from.sandbox?.startsWith('netns:')]), [['SIGUSR2', true]])
+    const delivered = events.filter((e) => e.kind === 'deliver' && e.proc.pid === pid)
+    assert.deepEqual(delivered.map((e) => e.signame), ['SIGUSR2'])
   })
 })
