@@ -42,7 +42,12 @@ ${EXIT_CODE_HELP}`
 
   async run(): Promise<RecordResult> {
     const {flags} = await this.parse(Record)
+    const {startMark} = await import('../util/start-log.js')
+    startMark('record: flags parsed')
+    const {probeBpftraceEarly} = await import('../live/early-probe.js')
+    const bpftraceProbe = probeBpftraceEarly(flags.bpftrace)
     const {recordTrace} = await import('../live/record.js')
+    startMark('record: code imported')
     const result = await recordTrace({
       output: flags.output,
       force: flags.force,
@@ -50,6 +55,7 @@ ${EXIT_CODE_HELP}`
       durationMs: flags.duration === undefined ? undefined : parseDurationMs(flags.duration, '--duration'),
       maxSize: flags['max-size'] === undefined ? undefined : parseSize(flags['max-size'], '--max-size'),
       bpftrace: flags.bpftrace,
+      bpftraceProbe,
       criSocket: flags['cri-socket'],
       metrics: parseMetricsFlags(flags),
       explain: flags.explain,

@@ -32,12 +32,15 @@ ${EXIT_CODE_HELP}`
 
   async run(): Promise<WatchResult> {
     const {flags} = await this.parse(Watch)
+    const {probeBpftraceEarly} = await import('../live/early-probe.js')
+    const bpftraceProbe = probeBpftraceEarly(flags.bpftrace)
     const {wantsTty, watchTrace} = await import('../live/watch.js')
     const result = await watchTrace({
       filters: parseFilters(flags),
       record: flags.record,
       force: flags.force,
       bpftrace: flags.bpftrace,
+      bpftraceProbe,
       criSocket: flags['cri-socket'],
       metrics: parseMetricsFlags(flags),
       argv: ['watch', ...this.argv],

@@ -15,6 +15,7 @@ import type {DecodedRecord} from '../events/decoder.js'
 import type {BpftraceInfo} from '../probe/bpftrace.js'
 import type {FooterRecord, HeaderRecord, SandboxRecord, StopReason} from '../events/types.js'
 import {traceFooter, traceHeader} from '../events/format.js'
+import {startMark} from '../util/start-log.js'
 
 export type LiveRecord = HeaderRecord | SandboxRecord | DecodedRecord
 
@@ -70,14 +71,27 @@ export class LiveTrace {
         if (this.started) for (const id of ids) if (this.written.has(id)) this.sendSandbox(id)
       },
     })
-    this.tracker.scan()
-    resolver.fromEntries(this.tracker.processes)
+    // The first scan of /proc: before bpftrace starts where the program is seeded with the tasks in
+    // sandboxes (the default scope), else while it compiles. Either way before its first line is
+    // decoded (the resolver and the classifier need it).
+    let scanned = false
+    const scan = (): void => {
+      if (scanned) return
+      scanned = true
+      this.tracker.scan()
+      startMark(`/proc scanned: ${this.tracker.processes.length} processes`)
+      resolver.fromEntries(this.tracker.processes)
+    }
     this.session = new TraceSession({
       bpftrace: opts.bpftrace,
       filters: opts.filters,
       resolver,
       classifier: this.tracker.index,
-      sandboxSeed: this.tracker.sandboxPids().flatMap((pid) => threadsOf(pid)),
+      sandboxSeed: () => {
+        scan()
+        return this.tracker.sandboxPids().flatMap((pid) => threadsOf(pid))
+      },
+      afterSpawn: scan,
       stopStepMs: opts.stopStepMs,
       onRecord: (r) => (this.started ? this.send(r) : this.early.push(r)),
     })

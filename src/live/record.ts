@@ -6,6 +6,7 @@ import {LiveRun} from './run.js'
 import {compareFindings, formatFinding} from '../findings/format.js'
 import type {FindingRecord} from '../events/types.js'
 import type {MetricsAddress} from '../metrics/server.js'
+import type {BpftraceInfo} from '../probe/bpftrace.js'
 
 export interface RecordOptions {
   output: string
@@ -14,6 +15,8 @@ export interface RecordOptions {
   durationMs?: number
   maxSize?: number
   bpftrace?: string
+  /** the version probe of that bpftrace, already started */
+  bpftraceProbe?: Promise<BpftraceInfo>
   /** --cri-socket */
   criSocket?: string
   argv: string[]
@@ -36,6 +39,7 @@ export async function recordTrace(opts: RecordOptions): Promise<RecordResult> {
   const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`))
   const run = await LiveRun.open({
     bpftrace: opts.bpftrace,
+    bpftraceProbe: opts.bpftraceProbe,
     criSocket: opts.criSocket,
     filters: opts.filters,
     host: opts.host,

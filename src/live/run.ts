@@ -9,12 +9,13 @@ import {StdoutSink} from '../record/stdout.js'
 import {EnvironmentError} from '../errors.js'
 import {criEndpoints} from '../sandbox/cri-client.js'
 import {onStopSignals} from '../util/signals.js'
+import {startMark} from '../util/start-log.js'
 import {guardTerminal} from '../util/hangup.js'
 import type {Filters} from '../events/filter.js'
 import type {FindingRecord, FooterRecord, HeaderRecord, StopReason} from '../events/types.js'
 import {LiveTrace, type LiveRecord, type LiveResult, type TraceTotals} from './live-trace.js'
 import {LiveFindings} from './live-findings.js'
-import {TraceMetrics} from '../metrics/trace-metrics.js'
+import type {TraceMetrics} from '../metrics/trace-metrics.js'
 import {serveMetrics, type MetricsAddress} from '../metrics/server.js'
 
 interface LiveMetrics {
@@ -25,6 +26,8 @@ interface LiveMetrics {
 export interface LiveRunOptions {
   /** --bpftrace */
   bpftrace?: string
+  /** the version probe of that bpftrace, already started (probeBpftraceEarly) */
+  bpftraceProbe?: Promise<BpftraceInfo>
   filters: Filters
   host: string
   argv: string[]
@@ -83,11 +86,15 @@ export class LiveRun {
     // a --cri-socket that is not a socket: a usage error before anything starts
     if (opts.criSocket !== undefined) criEndpoints({flag: opts.criSocket})
     opts.checks?.()
-    const info = await bpftraceInfo(opts.bpftrace)
+    startMark('checks done')
+    const info = await (opts.bpftraceProbe ?? bpftraceInfo(opts.bpftrace))
+    startMark(`bpftrace ${info.version} found`)
     const writer = opts.file ? TraceWriter.open(opts.file.path, {force: opts.file.force}) : undefined
     // the metrics port last: a port in use leaves no trace file behind
     let metrics: LiveMetrics | undefined
     if (opts.metrics) {
+      // prom-client (~80 modules) only when asked for: every trace's start would load it
+      const {TraceMetrics} = await import('../metrics/trace-metrics.js')
       const m = new TraceMetrics({expiryMs: opts.metrics.expiryMs})
       try {
         metrics = {metrics: m, server: await serveMetrics(opts.metrics.address, m)}
@@ -182,6 +189,7 @@ export class LiveRun {
       this.live = live
       const header = await live.start()
       writer?.flush()
+      startMark('header written')
       if (this.opts.durationMs !== undefined) this.timer = setTimeout(() => void this.stop('duration'), this.opts.durationMs)
       return header
     } catch (err) {

@@ -12,6 +12,7 @@ import type {StopReason} from '../events/types.js'
 import type {Filters} from '../events/filter.js'
 import {nsInode} from '../proc/read.js'
 import {planTrace, type TracePlan} from './plan.js'
+import {startMark} from '../util/start-log.js'
 
 export interface SessionOptions {
   bpftrace: BpftraceInfo
@@ -21,8 +22,13 @@ export interface SessionOptions {
   classifier?: Classifier
   kernelRelease?: string
   stopStepMs?: number
-  /** tasks in sandboxes at the start (default scope), from a /proc snapshot */
-  sandboxSeed?: number[]
+  /** tasks in sandboxes at the start (default scope), from a /proc snapshot: asked for only when the program needs them */
+  sandboxSeed?: () => number[]
+  /**
+   * Called once bpftrace is spawned, before any of its output is read: the work the program does
+   * not need (the /proc scan under --all or --pid) runs while bpftrace compiles, not before it starts.
+   */
+  afterSpawn?: () => void
 }
 
 export interface SessionResult {
@@ -80,14 +86,17 @@ export class TraceSession {
   private async attach(pidFlexArray: boolean, rawSignalGenerate: boolean): Promise<void> {
     const {bpftrace, filters} = this.opts
     this.rawSignalGenerate = rawSignalGenerate
-    const plan = planTrace({bpftrace, filters, sandboxSeed: this.opts.sandboxSeed, pidFlexArray, rawSignalGenerate})
+    const sandboxScope = !filters.all && filters.pids.length === 0
+    const plan = planTrace({bpftrace, filters, sandboxSeed: sandboxScope ? this.opts.sandboxSeed?.() : undefined, pidFlexArray, rawSignalGenerate})
     this.plan = plan
+    startMark(`program planned: ${plan.program.length} bytes`)
     const wallOffsetMs = Date.now() - Number(process.hrtime.bigint() / 1000n) / 1000
     const decoder = new Decoder({wallOffsetMs, resolver: this.opts.resolver, classifier: this.opts.classifier})
     const runner = new BpftraceRunner({command: plan.command, program: plan.program, params: plan.params, extraArgs: plan.extraArgs, env: plan.env, stopStepMs: this.opts.stopStepMs})
     this.decoder = decoder
     this.runner = runner
     const splitter = new LineSplitter()
+    let begun = false
     let attachedResolve!: () => void
     const attached = new Promise<void>((resolve) => {
       attachedResolve = resolve
@@ -106,7 +115,11 @@ export class TraceSession {
           if (rec) emit(decoder.push(rec))
         }
       }
-      if (decoder.marker) attachedResolve()
+      if (decoder.marker && !begun) {
+        begun = true
+        startMark('BEGIN line read')
+        attachedResolve()
+      }
     })
     runner.on('exit', () => {
       for (const item of splitter.end()) {
@@ -118,6 +131,9 @@ export class TraceSession {
       emit(decoder.finish())
     })
     runner.start()
+    startMark('bpftrace spawned')
+    // synchronous: no output of bpftrace's is decoded before it has run
+    this.opts.afterSpawn?.()
     const exitedEarly = runner.wait().then((e) => e)
     const first = await Promise.race([attached.then(() => 'attached' as const), exitedEarly])
     if (first !== 'attached') {
