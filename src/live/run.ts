@@ -82,10 +82,16 @@ export class LiveRun {
    * then the stop signals. Call dispose() when done, on every path.
    */
   static async open(opts: LiveRunOptions): Promise<LiveRun> {
-    assertCanTrace()
-    // a --cri-socket that is not a socket: a usage error before anything starts
-    if (opts.criSocket !== undefined) criEndpoints({flag: opts.criSocket})
-    opts.checks?.()
+    try {
+      assertCanTrace()
+      // a --cri-socket that is not a socket: a usage error before anything starts
+      if (opts.criSocket !== undefined) criEndpoints({flag: opts.criSocket})
+      opts.checks?.()
+    } catch (err) {
+      // a version probe started early has ended before the error is told: nothing outlives the command
+      await opts.bpftraceProbe?.catch(() => undefined)
+      throw err
+    }
     startMark('checks done')
     const info = await (opts.bpftraceProbe ?? bpftraceInfo(opts.bpftrace))
     startMark(`bpftrace ${info.version} found`)
