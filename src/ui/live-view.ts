@@ -1,10 +1,10 @@
 // Mounts the Ink view on a terminal and keeps it current: at most one frame per `intervalMs`
 // (100 ms: ≤ 10 frames a second) whatever the event rate, one a second for the clock (ages,
-// the window), at once on resize. A frame that costs more than a tenth of that interval spaces
-// the next ones out: records coming in redraw at most once per FRAME_BUDGET × its cost, so the
-// drawing stays within ~1/FRAME_BUDGET of a core (a 160×48 frame is ~30 ms of Ink on a small VM;
-// drawn 10 times a second it was half of watch's CPU in a stream); keys and a resize still
-// redraw within `intervalMs`. The alternate screen is entered before Ink mounts and left
+// the window), at once on resize. A frame that costs more than 1/FRAME_BUDGET of that interval
+// spaces the next ones out: records coming in redraw at most once per FRAME_BUDGET × its cost, so
+// the drawing stays within ~1/FRAME_BUDGET of a core (a 160×48 frame is 20-40 ms of Ink on a
+// small busy VM: 300-600 ms between frames in a stream; drawn 10 times a second it was half of
+// watch's CPU); keys and a resize still redraw within `intervalMs`. The alternate screen is entered before Ink mounts and left
 // after it unmounts, so the shell's screen comes back as it was; keys go to the view's state.
 import {createElement} from 'react'
 import {render as inkRender, type Instance, type Key} from 'ink'
@@ -28,7 +28,7 @@ export interface LiveViewOptions {
 }
 
 /** frames come at most once per this many times the last frame's cost (while records come) */
-export const FRAME_BUDGET = 10
+export const FRAME_BUDGET = 15
 
 const ENTER_ALT = '\u001b[?1049h\u001b[H'
 const LEAVE_ALT = '\u001b[?1049l'
@@ -61,7 +61,8 @@ export class LiveView {
     if (alt) this.stdout.write(ENTER_ALT)
     const render =
       this.opts.render ??
-      ((node: React.ReactElement) => inkRender(node, {stdout: this.stdout, stdin: this.stdin, exitOnCtrlC: false, patchConsole: false, maxFps: Math.max(1, Math.floor(1000 / this.interval))}))
+      // Ink's own throttle at twice our rate: each frame of ours is drawn at once (and its cost measured)
+      ((node: React.ReactElement) => inkRender(node, {stdout: this.stdout, stdin: this.stdin, exitOnCtrlC: false, patchConsole: false, maxFps: Math.max(1, Math.floor(2000 / this.interval))}))
     this.instance = render(this.element())
     this.renders++
     this.lastRender = Date.now()
