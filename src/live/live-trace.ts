@@ -16,6 +16,7 @@ import type {BpftraceInfo} from '../probe/bpftrace.js'
 import type {FooterRecord, HeaderRecord, SandboxRecord, StopReason} from '../events/types.js'
 import {traceFooter, traceHeader} from '../events/format.js'
 import {startMark} from '../util/start-log.js'
+import type {PrestartedTrace} from './plan.js'
 
 export type LiveRecord = HeaderRecord | SandboxRecord | DecodedRecord
 
@@ -29,6 +30,8 @@ export interface LiveOptions {
   stopStepMs?: number
   /** the CRI socket to name pods from (the lab's private containerd); else the usual search */
   criSocket?: string
+  /** bpftrace already started (--all, --pid): the session reads it */
+  prestarted?: PrestartedTrace
 }
 
 export interface LiveResult extends SessionResult {
@@ -92,6 +95,7 @@ export class LiveTrace {
         return this.tracker.sandboxPids().flatMap((pid) => threadsOf(pid))
       },
       afterSpawn: scan,
+      prestarted: opts.prestarted,
       stopStepMs: opts.stopStepMs,
       onRecord: (r) => (this.started ? this.send(r) : this.early.push(r)),
     })

@@ -6,7 +6,7 @@ import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {buildScript, type Scope} from '../probe/script.js'
 import {bpftraceEnv, hasRawTracepoints, kernelHasPidFlexArray, needsTraceableFunctions, RAW_TRACEPOINT_FUNCTIONS, usesArgsDot, type BpftraceInfo} from '../probe/bpftrace.js'
 import {tracefsPath} from '../probe/environment.js'
-import {bpftraceArgs} from '../probe/runner.js'
+import {bpftraceArgs, BpftraceRunner} from '../probe/runner.js'
 import {nsInode} from '../proc/read.js'
 import {EnvironmentError} from '../errors.js'
 import type {Filters} from '../events/filter.js'
@@ -72,4 +72,21 @@ export function planTrace(opts: PlanOptions): TracePlan {
       tempDir = undefined
     },
   }
+}
+
+/** bpftrace started from a plan before the code that reads its output is loaded. */
+export interface PrestartedTrace {
+  plan: TracePlan
+  runner: BpftraceRunner
+}
+
+/**
+ * Starts bpftrace now, its output held until a TraceSession attaches to it (release()): where the
+ * program needs nothing from /proc (--all, --pid), it compiles while the trace's code is imported.
+ */
+export function prestartTrace(opts: PlanOptions): PrestartedTrace {
+  const plan = planTrace(opts)
+  const runner = new BpftraceRunner({command: plan.command, program: plan.program, params: plan.params, extraArgs: plan.extraArgs, env: plan.env})
+  runner.start({hold: true})
+  return {plan, runner}
 }

@@ -3,7 +3,6 @@
 import type {Filters} from '../events/filter.js'
 import type {TraceTotals} from './live-trace.js'
 import {LiveRun} from './run.js'
-import {compareFindings, formatFinding} from '../findings/format.js'
 import type {FindingRecord} from '../events/types.js'
 import type {MetricsAddress} from '../metrics/server.js'
 import type {BpftraceInfo} from '../probe/bpftrace.js'
@@ -56,6 +55,7 @@ export async function recordTrace(opts: RecordOptions): Promise<RecordResult> {
     if (run.metricsUrl) log(`pausetrace: metrics at ${run.metricsUrl}`)
     const {totals} = await run.finish()
     if (!opts.explain) return {output: opts.output, ...totals}
+    const {compareFindings, formatFinding} = await import('../findings/format.js')
     const list = [...run.findings].sort(compareFindings)
     log(list.length === 0 ? 'pausetrace: no findings: nothing in this trace needs acting on.' : `pausetrace: ${list.length} finding${list.length === 1 ? '' : 's'}:\n${list.map(formatFinding).join('\n')}`)
     return {output: opts.output, ...totals, findings: list}

@@ -13,8 +13,9 @@ import {startMark} from '../util/start-log.js'
 import {guardTerminal} from '../util/hangup.js'
 import type {Filters} from '../events/filter.js'
 import type {FindingRecord, FooterRecord, HeaderRecord, StopReason} from '../events/types.js'
-import {LiveTrace, type LiveRecord, type LiveResult, type TraceTotals} from './live-trace.js'
-import {LiveFindings} from './live-findings.js'
+import type {LiveTrace, LiveRecord, LiveResult, TraceTotals} from './live-trace.js'
+import type {LiveFindings} from './live-findings.js'
+import {prestartTrace, type PrestartedTrace} from './plan.js'
 import type {TraceMetrics} from '../metrics/trace-metrics.js'
 import {serveMetrics, type MetricsAddress} from '../metrics/server.js'
 
@@ -122,7 +123,7 @@ export class LiveRun {
     return this.metrics?.server.url
   }
 
-  private readonly finder?: LiveFindings
+  private finder?: LiveFindings
 
   private constructor(
     private readonly opts: LiveRunOptions,
@@ -130,12 +131,6 @@ export class LiveRun {
     private readonly writer?: TraceWriter,
     private readonly metrics?: LiveMetrics,
   ) {
-    if (opts.findings || opts.onFinding || metrics) {
-      this.finder = new LiveFindings((f, events) => {
-        metrics?.metrics.finding(f, events)
-        opts.onFinding?.(f)
-      })
-    }
     const onStop = opts.onStopSignal ?? ((): void => void this.stop('interrupt'))
     this.offSignals = onStopSignals(onStop)
     // run from a terminal that is closed: a clean stop, as on SIGHUP (util/hangup.ts says why)
@@ -174,10 +169,31 @@ export class LiveRun {
     this.check()
     const {writer} = this
     const maxSize = this.opts.file?.maxSize
+    const {filters} = this.opts
+    let pre: PrestartedTrace | undefined
     try {
+      // bpftrace first where its program needs nothing from /proc (--all, --pid): the code that
+      // reads it (decoder, sandbox tracker, findings) is imported while it compiles
+      if (filters.all || filters.pids.length > 0) {
+        pre = prestartTrace({bpftrace: this.bpftrace, filters})
+        startMark('bpftrace spawned')
+      }
+      const liveMetrics = this.metrics
+      const onFinding = this.opts.onFinding
+      const [{LiveTrace}, findings] = await Promise.all([
+        import('./live-trace.js'),
+        this.opts.findings || onFinding || liveMetrics ? import('./live-findings.js') : undefined,
+      ])
+      startMark('trace code imported')
+      if (findings) {
+        this.finder = new findings.LiveFindings((f, events) => {
+          liveMetrics?.metrics.finding(f, events)
+          onFinding?.(f)
+        })
+      }
       const {finder} = this
       const metrics = this.metrics?.metrics
-      const live = new LiveTrace({bpftrace: this.bpftrace, filters: this.opts.filters, host: this.opts.host, argv: this.opts.argv, log: this.opts.notice, criSocket: more.criSocket ?? this.opts.criSocket}, (r) => {
+      const live = new LiveTrace({bpftrace: this.bpftrace, filters, host: this.opts.host, argv: this.opts.argv, log: this.opts.notice, criSocket: more.criSocket ?? this.opts.criSocket, prestarted: pre}, (r) => {
         if (writer) {
           writer.write(r)
           if (writer.error) this.writeFailed(writer.error, writer.where)
@@ -202,6 +218,11 @@ export class LiveRun {
       // Nothing was traced: the terminal back first, then no empty file left to block the next run.
       this.release()
       this.live?.kill()
+      // started, but no session took it (the code that reads it failed to load)
+      if (pre && !this.live) {
+        pre.runner.kill()
+        pre.plan.cleanup()
+      }
       await writer?.discard()
       throw err
     }

@@ -11,7 +11,7 @@ import {EnvironmentError} from '../errors.js'
 import type {StopReason} from '../events/types.js'
 import type {Filters} from '../events/filter.js'
 import {nsInode} from '../proc/read.js'
-import {planTrace, type TracePlan} from './plan.js'
+import {planTrace, type PrestartedTrace, type TracePlan} from './plan.js'
 import {startMark} from '../util/start-log.js'
 
 export interface SessionOptions {
@@ -29,6 +29,8 @@ export interface SessionOptions {
    * not need (the /proc scan under --all or --pid) runs while bpftrace compiles, not before it starts.
    */
   afterSpawn?: () => void
+  /** bpftrace already started from the default plan (LiveRun, before this code was loaded): the first attempt reads it */
+  prestarted?: PrestartedTrace
 }
 
 export interface SessionResult {
@@ -52,7 +54,11 @@ export class TraceSession {
   private lost = 0
   startedAt = new Date()
 
-  constructor(private readonly opts: SessionOptions) {}
+  private prestarted?: PrestartedTrace
+
+  constructor(private readonly opts: SessionOptions) {
+    this.prestarted = opts.prestarted
+  }
 
   /** Starts bpftrace; resolves once every probe is attached. */
   async start(): Promise<void> {
@@ -86,13 +92,20 @@ export class TraceSession {
   private async attach(pidFlexArray: boolean, rawSignalGenerate: boolean): Promise<void> {
     const {bpftrace, filters} = this.opts
     this.rawSignalGenerate = rawSignalGenerate
+    const pre = this.prestarted
+    this.prestarted = undefined
+    const usable = pre !== undefined && pre.plan.pidFlexArray === pidFlexArray && pre.plan.rawSignalGenerate === rawSignalGenerate
+    if (pre && !usable) {
+      pre.runner.kill()
+      pre.plan.cleanup()
+    }
     const sandboxScope = !filters.all && filters.pids.length === 0
-    const plan = planTrace({bpftrace, filters, sandboxSeed: sandboxScope ? this.opts.sandboxSeed?.() : undefined, pidFlexArray, rawSignalGenerate})
+    const plan = usable ? pre.plan : planTrace({bpftrace, filters, sandboxSeed: sandboxScope ? this.opts.sandboxSeed?.() : undefined, pidFlexArray, rawSignalGenerate})
     this.plan = plan
-    startMark(`program planned: ${plan.program.length} bytes`)
+    if (!usable) startMark(`program planned: ${plan.program.length} bytes`)
     const wallOffsetMs = Date.now() - Number(process.hrtime.bigint() / 1000n) / 1000
     const decoder = new Decoder({wallOffsetMs, resolver: this.opts.resolver, classifier: this.opts.classifier})
-    const runner = new BpftraceRunner({command: plan.command, program: plan.program, params: plan.params, extraArgs: plan.extraArgs, env: plan.env, stopStepMs: this.opts.stopStepMs})
+    const runner = usable ? pre.runner : new BpftraceRunner({command: plan.command, program: plan.program, params: plan.params, extraArgs: plan.extraArgs, env: plan.env, stopStepMs: this.opts.stopStepMs})
     this.decoder = decoder
     this.runner = runner
     const splitter = new LineSplitter()
@@ -130,10 +143,14 @@ export class TraceSession {
       }
       emit(decoder.finish())
     })
-    runner.start()
-    startMark('bpftrace spawned')
+    if (!usable) {
+      runner.start()
+      startMark('bpftrace spawned')
+    }
     // synchronous: no output of bpftrace's is decoded before it has run
     this.opts.afterSpawn?.()
+    // what a prestarted bpftrace said so far, now that its reader is ready
+    if (usable) runner.release()
     const exitedEarly = runner.wait().then((e) => e)
     const first = await Promise.race([attached.then(() => 'attached' as const), exitedEarly])
     if (first !== 'attached') {
