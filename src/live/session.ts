@@ -83,7 +83,8 @@ export class TraceSession {
     const plan = planTrace({bpftrace, filters, sandboxSeed: this.opts.sandboxSeed, pidFlexArray, rawSignalGenerate})
     this.plan = plan
     const wallOffsetMs = Date.now() - Number(process.hrtime.bigint() / 1000n) / 1000
-    const decoder = new Decoder({wallOffsetMs, resolver: this.opts.resolver, classifier: this.opts.classifier})
+    // the program prints heartbeats (bpf/control.bt): lines are released in time order across CPUs
+    const decoder = new Decoder({wallOffsetMs, heartbeats: true, resolver: this.opts.resolver, classifier: this.opts.classifier})
     const runner = new BpftraceRunner({command: plan.command, program: plan.program, params: plan.params, extraArgs: plan.extraArgs, env: plan.env, stopStepMs: this.opts.stopStepMs})
     this.decoder = decoder
     this.runner = runner

@@ -150,6 +150,8 @@ export function buildScript(opts: ScriptOptions): string {
     .replaceAll('@SCOPE', actorScope)
     .replaceAll('@SBX_SEED', sbx ? seed.map((p) => `@sbx[${p}] = 1;`).join(' ') || '@sbx[0] = 0;' : '')
     .replaceAll('@SBX_CLEAR', sbx ? 'clear(@sbx);' : '')
+    // after each printed line: its time, for the time order across CPUs (control.bt)
+    .replaceAll('@MARK', '@lp[cpu] = $now % 1000000000000000;')
   text = replaceCalls(text, '@SBX_ADD', (expr) => (sbx ? `@sbx[${expr}] = 1;` : ''))
   text = replaceCalls(text, '@SBX_DEL', (expr) => (sbx ? `delete(@sbx[${expr}]);` : ''))
   // Whether a signal syscall may concern the scope, judged at its enter: KSCOPE(target, second
