@@ -37,7 +37,7 @@ describe('e2e: faults (pausetrace killed, disk full)', function () {
     const complete = text.slice(0, text.lastIndexOf('\n') + 1)
     const lines = complete.split('\n').filter((l) => l)
     assert.ok(lines.length > 1, 'events were written before the kill')
-    const replay = execFileSync(process.execPath, [CLI, 'replay', out, '--json'], {stdio: ['ignore', 'pipe', 'pipe']}).toString()
+    const replay = execFileSync(process.execPath, [CLI, 'replay', out, '--json'], {stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 30}).toString()
     assert.equal(replay, complete)
   })
 

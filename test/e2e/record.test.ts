@@ -43,7 +43,7 @@ describe('e2e: record on a real kernel', function () {
       const footer = records.at(-1) as Record<string, any>
       assert.equal(footer.type, 'footer')
       assert.equal(footer.reason, 'interrupt')
-      assert.equal(footer.lost, 0)
+      assert.equal(footer.lost, 0, `lost records: ${JSON.stringify(records.filter((r) => r.type === 'lost'))}`)
       assert.equal(footer.events, records.filter((r) => r.type === 'event').length)
       assertWorkloadTrace(records, manifest)
       assert.equal(statSync(out).mode & 0o777, 0o600)
