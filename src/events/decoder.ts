@@ -53,7 +53,7 @@ export interface DecoderOptions {
 export interface DecoderStats extends LossCounters, FloodCounters, ReapCounters, WindowCounters, JoinCounters {
   /** heartbeats were expected and none came: time order by the window only */
   noHeartbeats?: boolean
-  /** records put out after one with a later t (the file's time order broken) */
+  /** events put out after one with a later t (the file's time order broken) */
   outOfOrder: number
 }
 
@@ -227,9 +227,10 @@ export class Decoder {
     return this.counted(this.out.flush())
   }
 
-  /** Counts the records that go out behind a later one. */
+  /** Counts the events that go out behind a later one (a reap given up as lost keeps its own t). */
   private counted(out: DecodedRecord[]): DecodedRecord[] {
     for (const r of out) {
+      if (r.type !== 'event') continue
       if (r.t < this.lastOutT) this.stats.outOfOrder++
       else this.lastOutT = r.t
     }
