@@ -12,6 +12,7 @@ import type {StopReason} from '../events/types.js'
 import type {Filters} from '../events/filter.js'
 import {nsInode} from '../proc/read.js'
 import {planTrace, type TracePlan} from './plan.js'
+import {pageOutCompiler, type PageOutResult} from '../probe/pageout.js'
 
 export interface SessionOptions {
   bpftrace: BpftraceInfo
@@ -45,6 +46,8 @@ export class TraceSession {
   private ticker?: NodeJS.Timeout
   private lost = 0
   startedAt = new Date()
+  /** the page-out of bpftrace's compiler libraries, once asked (awaited before the end: no perl outlives a trace) */
+  pageOut?: Promise<PageOutResult | undefined>
 
   constructor(private readonly opts: SessionOptions) {}
 
@@ -135,6 +138,8 @@ export class TraceSession {
     }
     this.ticker = setInterval(() => emit(decoder.tick(process.hrtime.bigint().toString())), 100)
     this.ticker.unref()
+    // bpftrace's compiler is not needed any more: its pages out of bpftrace's memory (pageout.ts)
+    if (runner.pid !== undefined) this.pageOut = pageOutCompiler(runner.pid)
   }
 
   get running(): boolean {
@@ -150,6 +155,7 @@ export class TraceSession {
     const runner = this.runner as BpftraceRunner
     const exit = await runner.wait()
     clearInterval(this.ticker)
+    await this.pageOut
     const decoder = this.decoder as Decoder
     const reason: StopReason = this.reason ?? 'bpftrace-exit'
     return {reason, exit, stats: decoder.stats, countsVerified: decoder.countsVerified, lost: this.lost}
