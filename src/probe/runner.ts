@@ -79,10 +79,6 @@ export interface RunnerExit {
   stderrTail: string
 }
 
-/** chunks smaller than this (bytes) make the next read wait COALESCE_MS: at most ~800 KB/s, far below what fills the pipe */
-const COALESCE_BELOW = 16 * 1024
-const COALESCE_MS = 20
-
 const live = new Set<ChildProcess>()
 let exitHookInstalled = false
 
@@ -131,16 +127,7 @@ export class BpftraceRunner extends EventEmitter {
     })
     this.child = child
     live.add(child)
-    const stdout = child.stdout
-    stdout?.on('data', (chunk: Buffer) => {
-      this.emit('data', chunk)
-      // A small chunk: bpftrace prints slowly. Read again in a moment, so that the lines of several
-      // events come in one read instead of a wake-up each (a node's trace is mostly that).
-      if (chunk.length < COALESCE_BELOW && !this.stopRequested) {
-        stdout.pause()
-        setTimeout(() => stdout.resume(), COALESCE_MS)
-      }
-    })
+    child.stdout?.on('data', (chunk: Buffer) => this.emit('data', chunk))
     let partial = ''
     child.stderr?.setEncoding('utf8')
     child.stderr?.on('data', (text: string) => {
