@@ -167,7 +167,7 @@ export class LiveTrace {
   }
 
   footer(result: LiveResult): FooterRecord {
-    return traceFooter({endedAt: new Date().toISOString(), events: result.events, lost: this.lost, reason: result.reason, kinds: result.kinds, flooded: result.stats.flooded})
+    return traceFooter({endedAt: new Date().toISOString(), events: result.events, lost: this.lost, reason: result.reason, kinds: result.kinds, flooded: result.stats.flooded, outOfOrder: result.stats.outOfOrder})
   }
 
   totals(result: LiveResult): TraceTotals {

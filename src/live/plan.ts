@@ -7,7 +7,7 @@ import {buildScript, type Scope} from '../probe/script.js'
 import {bpftraceEnv, hasRawTracepoints, kernelHasPidFlexArray, needsTraceableFunctions, RAW_TRACEPOINT_FUNCTIONS, usesArgsDot, type BpftraceInfo} from '../probe/bpftrace.js'
 import {tracefsPath} from '../probe/environment.js'
 import {bpftraceArgs, BpftraceRunner} from '../probe/runner.js'
-import {nsInode} from '../proc/read.js'
+import {nsInode, onlineCpus} from '../proc/read.js'
 import {EnvironmentError} from '../errors.js'
 import type {Filters} from '../events/filter.js'
 
@@ -48,7 +48,7 @@ export function planTrace(opts: PlanOptions): TracePlan {
     throw new EnvironmentError('cannot read /proc/self/ns/net, so sandboxes cannot be told from the host; pass --all or --pid.', 'NO_NETNS')
   }
   const scope: Scope = filters.all ? {kind: 'all'} : filters.pids.length > 0 ? {kind: 'pids', pids: filters.pids} : {kind: 'sandboxes', seed: opts.sandboxSeed ?? []}
-  const program = buildScript({argsDot: usesArgsDot(bpftrace), pidFlexArray, rawSignalGenerate, scope, signals: filters.signals})
+  const program = buildScript({argsDot: usesArgsDot(bpftrace), pidFlexArray, rawSignalGenerate, scope, signals: filters.signals, cpus: onlineCpus()})
   const extraArgs: string[] = []
   let tempDir: string | undefined
   if (rawSignalGenerate && needsTraceableFunctions(bpftrace, tracefsPath())) {

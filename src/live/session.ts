@@ -13,6 +13,7 @@ import type {Filters} from '../events/filter.js'
 import {nsInode} from '../proc/read.js'
 import {planTrace, type PrestartedTrace, type TracePlan} from './plan.js'
 import {startMark} from '../util/start-log.js'
+import {pageOutCompiler, type PageOutResult} from '../probe/pageout.js'
 
 export interface SessionOptions {
   bpftrace: BpftraceInfo
@@ -53,6 +54,8 @@ export class TraceSession {
   private ticker?: NodeJS.Timeout
   private lost = 0
   startedAt = new Date()
+  /** the page-out of bpftrace's compiler libraries, once asked (awaited before the end: no perl outlives a trace) */
+  pageOut?: Promise<PageOutResult | undefined>
 
   private prestarted?: PrestartedTrace
 
@@ -104,7 +107,8 @@ export class TraceSession {
     this.plan = plan
     if (!usable) startMark(`program planned: ${plan.program.length} bytes`)
     const wallOffsetMs = Date.now() - Number(process.hrtime.bigint() / 1000n) / 1000
-    const decoder = new Decoder({wallOffsetMs, resolver: this.opts.resolver, classifier: this.opts.classifier})
+    // the program prints heartbeats (bpf/control.bt): lines are released in time order across CPUs
+    const decoder = new Decoder({wallOffsetMs, heartbeats: true, resolver: this.opts.resolver, classifier: this.opts.classifier})
     const runner = usable ? pre.runner : new BpftraceRunner({command: plan.command, program: plan.program, params: plan.params, extraArgs: plan.extraArgs, env: plan.env, stopStepMs: this.opts.stopStepMs})
     this.decoder = decoder
     this.runner = runner
@@ -167,6 +171,8 @@ export class TraceSession {
     }
     this.ticker = setInterval(() => emit(decoder.tick(process.hrtime.bigint().toString())), 100)
     this.ticker.unref()
+    // bpftrace's compiler is not needed any more: its pages out of bpftrace's memory (pageout.ts)
+    if (runner.pid !== undefined) this.pageOut = pageOutCompiler(runner.pid)
   }
 
   get running(): boolean {
@@ -182,6 +188,7 @@ export class TraceSession {
     const runner = this.runner as BpftraceRunner
     const exit = await runner.wait()
     clearInterval(this.ticker)
+    await this.pageOut
     const decoder = this.decoder as Decoder
     const reason: StopReason = this.reason ?? 'bpftrace-exit'
     return {reason, exit, stats: decoder.stats, countsVerified: decoder.countsVerified, lost: this.lost}
