@@ -42,16 +42,27 @@ ${EXIT_CODE_HELP}`
 
   async run(): Promise<RecordResult> {
     const {flags} = await this.parse(Record)
+    const {startMark} = await import('../util/start-log.js')
+    startMark('record: flags parsed')
+    // every flag's value first: a usage error leaves nothing started (not even the version probe)
+    const filters = parseFilters(flags)
+    const durationMs = flags.duration === undefined ? undefined : parseDurationMs(flags.duration, '--duration')
+    const maxSize = flags['max-size'] === undefined ? undefined : parseSize(flags['max-size'], '--max-size')
+    const metrics = parseMetricsFlags(flags)
+    const {probeBpftraceEarly} = await import('../live/early-probe.js')
+    const bpftraceProbe = probeBpftraceEarly(flags.bpftrace)
     const {recordTrace} = await import('../live/record.js')
+    startMark('record: code imported')
     const result = await recordTrace({
       output: flags.output,
       force: flags.force,
-      filters: parseFilters(flags),
-      durationMs: flags.duration === undefined ? undefined : parseDurationMs(flags.duration, '--duration'),
-      maxSize: flags['max-size'] === undefined ? undefined : parseSize(flags['max-size'], '--max-size'),
+      filters,
+      durationMs,
+      maxSize,
       bpftrace: flags.bpftrace,
+      bpftraceProbe,
       criSocket: flags['cri-socket'],
-      metrics: parseMetricsFlags(flags),
+      metrics,
       explain: flags.explain,
       argv: ['record', ...this.argv],
       host: os.hostname(),

@@ -32,14 +32,20 @@ ${EXIT_CODE_HELP}`
 
   async run(): Promise<WatchResult> {
     const {flags} = await this.parse(Watch)
+    // every flag's value first: a usage error leaves nothing started (not even the version probe)
+    const filters = parseFilters(flags)
+    const metrics = parseMetricsFlags(flags)
+    const {probeBpftraceEarly} = await import('../live/early-probe.js')
+    const bpftraceProbe = probeBpftraceEarly(flags.bpftrace)
     const {wantsTty, watchTrace} = await import('../live/watch.js')
     const result = await watchTrace({
-      filters: parseFilters(flags),
+      filters,
       record: flags.record,
       force: flags.force,
       bpftrace: flags.bpftrace,
+      bpftraceProbe,
       criSocket: flags['cri-socket'],
-      metrics: parseMetricsFlags(flags),
+      metrics,
       argv: ['watch', ...this.argv],
       host: os.hostname(),
       mode: wantsTty() ? 'tty' : 'lines',

@@ -5,6 +5,7 @@
 // (process-table.ts); flood maps become flood events (flood-deltas.ts) and every lost line is
 // accounted for (loss-accounting.ts). Pure: no I/O, no clock (time comes in as kernel nanoseconds).
 import type {BtRecord, MapEntry} from '../stream/bpftrace-json.js'
+import {CpuWatermark} from './cpu-watermark.js'
 import {EventTime} from './event-time.js'
 import {FloodDeltas, type FloodCounters} from './flood-deltas.js'
 import {HeldReaps, type ReapCounters, type WaitKey, type WaitLine} from './held-reaps.js'
@@ -33,12 +34,28 @@ export interface DecoderOptions {
    * behind a busy CPU's buffer); it shrinks back after 30 s of kernel time with no late line.
    */
   maxReorderWindowNs?: number
+  /**
+   * With heartbeats in the stream (bpf/control.bt), lines wait until every CPU's lines up to
+   * them have been read; at most this long behind the newest line (then they are released and
+   * a line that still comes earlier is counted late).
+   */
+  heartbeatCapNs?: number
+  /**
+   * The stream will carry heartbeats (a live trace of pausetrace's own program): lines wait for
+   * them from the start, instead of a time window until the first one comes.
+   */
+  heartbeats?: boolean
   resolver?: ProcResolver
   classifier?: Classifier
 }
 
 /** The decoder's counters, in one object: each part updates its own (described where they are declared). */
-export interface DecoderStats extends LossCounters, FloodCounters, ReapCounters, WindowCounters, JoinCounters {}
+export interface DecoderStats extends LossCounters, FloodCounters, ReapCounters, WindowCounters, JoinCounters {
+  /** heartbeats were expected and none came: time order by the window only */
+  noHeartbeats?: boolean
+  /** events put out after one with a later t (the file's time order broken) */
+  outOfOrder: number
+}
 
 /** What waits in the reorder window: a line, or a record with no time of its own. */
 type Queued =
@@ -47,7 +64,7 @@ type Queued =
   | {kind: 'flood'; name: string; entries: MapEntry[]}
 
 export class Decoder {
-  readonly stats: DecoderStats = {seen: {}, badLines: 0, lostReported: 0, lostFound: 0, flooded: 0, unresolvedReaps: 0, lateLines: 0, maxWindowNs: 0, lateSyscalls: 0}
+  readonly stats: DecoderStats = {seen: {}, badLines: 0, lostReported: 0, lostFound: 0, flooded: 0, unresolvedReaps: 0, lateLines: 0, maxWindowNs: 0, lateSyscalls: 0, outOfOrder: 0}
   /** bpftrace's own view, from the BEGIN marker: the host PID namespace */
   marker?: {ns: string; pidns: number; netns: number}
   attachedProbes?: number
@@ -56,6 +73,10 @@ export class Decoder {
 
   private readonly time: EventTime
   private readonly window: ReorderWindow<Queued>
+  private readonly watermark: CpuWatermark
+  private readonly capNs: number
+  /** the latest t put out */
+  private lastOutT = Number.NEGATIVE_INFINITY
   private readonly out = new OutputQueue()
   private readonly processes: ProcessTable
   private readonly signals: SignalJoin
@@ -66,6 +87,8 @@ export class Decoder {
     this.time = new EventTime(opts.wallOffsetMs)
     if (opts.baseNs !== undefined) this.time.start(opts.baseNs)
     this.window = new ReorderWindow<Queued>(this.stats, opts.reorderWindowNs ?? 250_000_000, opts.maxReorderWindowNs ?? 2_000_000_000)
+    this.watermark = new CpuWatermark(() => this.time.baseMod15, opts.heartbeats ?? false)
+    this.capNs = opts.heartbeatCapNs ?? 5_000_000_000
     this.processes = new ProcessTable(opts.resolver, opts.classifier, (pidns, innerPid) => this.heldReaps.learned({kind: 'host-pid', pidns, innerPid}))
     this.signals = new SignalJoin(this.stats, this.processes, this.time, this.out)
     this.heldReaps = new HeldReaps(this.stats, this.out, (t, w, reaper) => this.tryReap(t, w, reaper))
@@ -97,12 +120,18 @@ export class Decoder {
           this.stopSeen = true
           break
         }
+        if (line.tag === 'H') {
+          this.watermark.heartbeat(this.time.since(line.ns))
+          break
+        }
         // A signal's target is looked up now, not after the reorder window: it may be gone by then.
         if (line.tag === 'G') {
           if (line.target) this.processes.update(line.target, line.targetComm)
           else this.processes.find(line.targetTid)
         }
-        this.window.add(this.time.since(line.ns), {kind: 'line', line})
+        const t = this.time.since(line.ns)
+        this.watermark.line(t)
+        this.window.add(t, {kind: 'line', line})
         break
       }
       case 'lost':
@@ -111,6 +140,7 @@ export class Decoder {
         break
       case 'map':
         if (rec.name === '@flood' || rec.name === '@dflood') this.window.addAtNewest({kind: 'flood', name: rec.name, entries: rec.entries})
+        else if (rec.name === '@lp') this.watermark.lastPrinted(rec.entries)
         else if (rec.name === '@n') this.stats.produced = producedPerTag(rec.entries)
         break
       case 'attached':
@@ -122,7 +152,7 @@ export class Decoder {
       default:
         break
     }
-    return this.release(this.window.newestT - this.window.sizeNs)
+    return this.release(this.bound(this.window.newestT))
   }
 
   /** A line cut by the line splitter for being too long counts as one lost line. */
@@ -139,7 +169,19 @@ export class Decoder {
   tick(nowNs: string): DecodedRecord[] {
     const idle = this.window.idleSinceLastTick()
     if (!this.time.started || !idle) return []
-    return this.release(this.time.offset(nowNs) - this.window.sizeNs)
+    return this.release(this.bound(this.time.offset(nowNs)))
+  }
+
+  /**
+   * How far to release when the stream (or the clock) is at `now`: with heartbeats, up to where
+   * every CPU's lines have been read, but never more than the cap behind; without, the window.
+   */
+  private bound(now: number): number {
+    const w = this.watermark
+    if (w.noneBy(now)) this.stats.noHeartbeats = true
+    if (!w.active) return now - this.window.sizeNs
+    if (w.upTo < now - this.capNs) w.forceTo(now - this.capNs)
+    return w.upTo
   }
 
   /** End of input: everything left, then one `lost` record for what the kernel counted and no line showed. */
@@ -147,7 +189,7 @@ export class Decoder {
     const out = this.release(Number.POSITIVE_INFINITY)
     this.signals.closeAll()
     this.heldReaps.finish()
-    out.push(...this.out.flush())
+    out.push(...this.counted(this.out.flush()))
     const extra = lostUnreported(this.stats)
     if (extra > 0) {
       this.stats.lostFound = extra
@@ -182,7 +224,17 @@ export class Decoder {
     this.heldReaps.release(upTo - window.maxNs)
     // A generate line whose syscall-exit line never came (lost): written without it after a window.
     this.signals.closeOverdue(upTo - window.sizeNs)
-    return this.out.flush()
+    return this.counted(this.out.flush())
+  }
+
+  /** Counts the events that go out behind a later one (a reap given up as lost keeps its own t). */
+  private counted(out: DecodedRecord[]): DecodedRecord[] {
+    for (const r of out) {
+      if (r.type !== 'event') continue
+      if (r.t < this.lastOutT) this.stats.outOfOrder++
+      else this.lastOutT = r.t
+    }
+    return out
   }
 
   /** One item, in time order, to the part that decodes it. */

@@ -23,6 +23,12 @@ export class EventTime {
     this.wallBaseMs = this.wallOffsetMs === undefined ? 0 : this.wallOffsetMs + Number(BigInt(baseNs) / 1000n) / 1000
   }
 
+  /** The base kernel time modulo 10^15 ns (exact: 15 digits fit a double). */
+  get baseMod15(): number {
+    const base = this.base ?? '0'
+    return Number(base.length > 15 ? base.slice(-15) : base)
+  }
+
   /** Wall-clock ms at t = 0. */
   get startWallMs(): number {
     return this.wallBaseMs

@@ -22,6 +22,7 @@ export function traceFooter(f: FooterFields): FooterRecord {
   const r: FooterRecord = {type: 'footer', endedAt: f.endedAt, events: f.events, lost: f.lost, reason: f.reason}
   if (f.kinds !== undefined) r.kinds = f.kinds
   if (f.flooded !== undefined) r.flooded = f.flooded
+  if (f.outOfOrder !== undefined) r.outOfOrder = f.outOfOrder
   return r
 }
 

@@ -11,6 +11,7 @@ interface Base {
 export type RawLine =
   | (Base & {tag: 'P'; level: number; pidns: number; netns: number})
   | (Base & {tag: 'Q'})
+  | (Base & {tag: 'H'})
   | (Base & {tag: 'S'; enterNs: string; via: number; a1: number; a2: number; sig: number; ret: number; pgid: number; suppressed: number; actor: Actor; comm: string})
   | (Base & {tag: 'G'; enterNs: string; sig: number; code: number; result: number; group: number; targetTid: number; target: Actor | null; actor: Actor; targetComm: string})
   | (Base & {tag: 'D'; sig: number; code: number; handler: number; actor: Actor; comm: string})
@@ -93,9 +94,9 @@ export function parseRawLine(printf: string): RawParse {
     const line = {tag: 'P' as const, ns: f.str(), level: f.int(), pidns: f.int(), netns: f.int()}
     return f.ok && f.atEnd ? line : bad('bad P line')
   }
-  if (tag === 'Q') {
+  if (tag === 'Q' || tag === 'H') {
     const ns = f.str()
-    return f.ok && f.atEnd ? {tag: 'Q', ns} : bad('bad Q line')
+    return f.ok && f.atEnd ? {tag, ns} : bad(`bad ${tag} line`)
   }
   let line: RawLine
   const ns = f.str()

@@ -158,6 +158,8 @@ export interface FooterRecord {
   kinds?: Record<string, number>
   /** signals counted in flood summaries */
   flooded?: number
+  /** events written after one with a later `t` (0 when the file is in time order) */
+  outOfOrder?: number
 }
 
 export interface SandboxRecord {

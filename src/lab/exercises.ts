@@ -1,11 +1,10 @@
 // The lab's exercises: each builds sandboxes, acts on them step by step, and says, as exact
 // patterns over trace events, what the kernel (and the runtime) should do in return.
 import type {Pattern} from './expect.js'
-import type {LabContainer, LabRuntime, LabSandbox, Resynced, RuntimeName} from './runtime.js'
+import {CRI_LAB_NAMESPACE, KUBELET_GRACE_SECONDS, type LabContainer, type LabRuntime, type LabSandbox, type Resynced, type RuntimeName} from './runtime.js'
 import type {SandboxRecord} from '../events/types.js'
 import {caughtSignals, childrenOf} from '../proc/read.js'
 import {AbortedError, catches, comm, innerPid, nsOf, procStat, zombiesOf} from './procs.js'
-import {CRI_LAB_NAMESPACE, KUBELET_GRACE_SECONDS} from './runtime-cri.js'
 
 export interface LabContext {
   runtime: LabRuntime

@@ -12,16 +12,11 @@ import {PrivateContainerd} from './containerd.js'
 import {runContainer as criRunContainer, runPod, type RunningContainer, type RunningPod} from './cri-pods.js'
 import {runStep} from './exec.js'
 import {AbortedError, catches, comm, exists, identify, nsOf, procStat, sleep, waitFor, type ProcIdentity} from './procs.js'
-import type {LabContainer, LabRuntime, LabSandbox, Leftover, Made, Resynced, RuntimeOptions} from './runtime.js'
+import {CRI_LAB_NAMESPACE, KUBELET_GRACE_SECONDS, type LabContainer, type LabRuntime, type LabSandbox, type Leftover, type Made, type Resynced, type RuntimeOptions} from './runtime.js'
+
+export {CRI_LAB_NAMESPACE, KUBELET_GRACE_SECONDS}
 
 const SIGTERM = 15
-/** every lab pod is in this Kubernetes namespace (its containerd is the lab's own) */
-export const CRI_LAB_NAMESPACE = 'pausetrace-lab'
-/**
- * The grace period the kubelet step gives a running container of a dead sandbox: the kubelet's
- * minimum (minimumGracePeriodInSeconds), so the runtime's SIGTERM and its SIGKILL both show.
- */
-export const KUBELET_GRACE_SECONDS = 2
 
 interface PodState {
   sb: LabSandbox

@@ -5,6 +5,16 @@ import type {CommandLog} from './exec.js'
 import type {ProcIdentity} from './procs.js'
 
 export const RUNTIMES = ['namespaces', 'podman', 'cri'] as const
+
+// The CRI runtime's constants live here, not in runtime-cri.ts: the exercises name them, and
+// every command's start imports the exercises (lab's argument help), which must not load zx.
+/** every lab pod is in this Kubernetes namespace (its containerd is the lab's own) */
+export const CRI_LAB_NAMESPACE = 'pausetrace-lab'
+/**
+ * The grace period the kubelet step gives a running container of a dead sandbox: the kubelet's
+ * minimum (minimumGracePeriodInSeconds), so the runtime's SIGTERM and its SIGKILL both show.
+ */
+export const KUBELET_GRACE_SECONDS = 2
 export type RuntimeName = (typeof RUNTIMES)[number]
 
 export interface LabSandbox {

@@ -15,6 +15,8 @@ import type {DecodedRecord} from '../events/decoder.js'
 import type {BpftraceInfo} from '../probe/bpftrace.js'
 import type {FooterRecord, HeaderRecord, SandboxRecord, StopReason} from '../events/types.js'
 import {traceFooter, traceHeader} from '../events/format.js'
+import {startMark} from '../util/start-log.js'
+import type {PrestartedTrace} from './plan.js'
 
 export type LiveRecord = HeaderRecord | SandboxRecord | DecodedRecord
 
@@ -28,6 +30,8 @@ export interface LiveOptions {
   stopStepMs?: number
   /** the CRI socket to name pods from (the lab's private containerd); else the usual search */
   criSocket?: string
+  /** bpftrace already started (--all, --pid): the session reads it */
+  prestarted?: PrestartedTrace
 }
 
 export interface LiveResult extends SessionResult {
@@ -70,14 +74,28 @@ export class LiveTrace {
         if (this.started) for (const id of ids) if (this.written.has(id)) this.sendSandbox(id)
       },
     })
-    this.tracker.scan()
-    resolver.fromEntries(this.tracker.processes)
+    // The first scan of /proc: before bpftrace starts where the program is seeded with the tasks in
+    // sandboxes (the default scope), else while it compiles. Either way before its first line is
+    // decoded (the resolver and the classifier need it).
+    let scanned = false
+    const scan = (): void => {
+      if (scanned) return
+      scanned = true
+      this.tracker.scan()
+      startMark(`/proc scanned: ${this.tracker.processes.length} processes`)
+      resolver.fromEntries(this.tracker.processes)
+    }
     this.session = new TraceSession({
       bpftrace: opts.bpftrace,
       filters: opts.filters,
       resolver,
       classifier: this.tracker.index,
-      sandboxSeed: this.tracker.sandboxPids().flatMap((pid) => threadsOf(pid)),
+      sandboxSeed: () => {
+        scan()
+        return this.tracker.sandboxPids().flatMap((pid) => threadsOf(pid))
+      },
+      afterSpawn: scan,
+      prestarted: opts.prestarted,
       stopStepMs: opts.stopStepMs,
       onRecord: (r) => (this.started ? this.send(r) : this.early.push(r)),
     })
@@ -149,7 +167,7 @@ export class LiveTrace {
   }
 
   footer(result: LiveResult): FooterRecord {
-    return traceFooter({endedAt: new Date().toISOString(), events: result.events, lost: this.lost, reason: result.reason, kinds: result.kinds, flooded: result.stats.flooded})
+    return traceFooter({endedAt: new Date().toISOString(), events: result.events, lost: this.lost, reason: result.reason, kinds: result.kinds, flooded: result.stats.flooded, outOfOrder: result.stats.outOfOrder})
   }
 
   totals(result: LiveResult): TraceTotals {

@@ -6,8 +6,8 @@ import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {buildScript, type Scope} from '../probe/script.js'
 import {bpftraceEnv, hasRawTracepoints, kernelHasPidFlexArray, needsTraceableFunctions, traceableFunctions, usesArgsDot, type BpftraceInfo} from '../probe/bpftrace.js'
 import {tracefsPath} from '../probe/environment.js'
-import {bpftraceArgs} from '../probe/runner.js'
-import {nsInode} from '../proc/read.js'
+import {bpftraceArgs, BpftraceRunner} from '../probe/runner.js'
+import {nsInode, onlineCpus} from '../proc/read.js'
 import {EnvironmentError} from '../errors.js'
 import type {Filters} from '../events/filter.js'
 
@@ -48,7 +48,7 @@ export function planTrace(opts: PlanOptions): TracePlan {
     throw new EnvironmentError('cannot read /proc/self/ns/net, so sandboxes cannot be told from the host; pass --all or --pid.', 'NO_NETNS')
   }
   const scope: Scope = filters.all ? {kind: 'all'} : filters.pids.length > 0 ? {kind: 'pids', pids: filters.pids} : {kind: 'sandboxes', seed: opts.sandboxSeed ?? []}
-  const program = buildScript({argsDot: usesArgsDot(bpftrace), pidFlexArray, rawSignalGenerate, scope, signals: filters.signals})
+  const program = buildScript({argsDot: usesArgsDot(bpftrace), pidFlexArray, rawSignalGenerate, scope, signals: filters.signals, cpus: onlineCpus()})
   const extraArgs: string[] = []
   let tempDir: string | undefined
   const functions = traceableFunctions(program)
@@ -73,4 +73,21 @@ export function planTrace(opts: PlanOptions): TracePlan {
       tempDir = undefined
     },
   }
+}
+
+/** bpftrace started from a plan before the code that reads its output is loaded. */
+export interface PrestartedTrace {
+  plan: TracePlan
+  runner: BpftraceRunner
+}
+
+/**
+ * Starts bpftrace now, its output held until a TraceSession attaches to it (release()): where the
+ * program needs nothing from /proc (--all, --pid), it compiles while the trace's code is imported.
+ */
+export function prestartTrace(opts: PlanOptions): PrestartedTrace {
+  const plan = planTrace(opts)
+  const runner = new BpftraceRunner({command: plan.command, program: plan.program, params: plan.params, extraArgs: plan.extraArgs, env: plan.env})
+  runner.start({hold: true})
+  return {plan, runner}
 }

@@ -3,9 +3,9 @@
 import type {Filters} from '../events/filter.js'
 import type {TraceTotals} from './live-trace.js'
 import {LiveRun} from './run.js'
-import {compareFindings, formatFinding} from '../findings/format.js'
 import type {FindingRecord} from '../events/types.js'
 import type {MetricsAddress} from '../metrics/server.js'
+import type {BpftraceInfo} from '../probe/bpftrace.js'
 
 export interface RecordOptions {
   output: string
@@ -14,6 +14,8 @@ export interface RecordOptions {
   durationMs?: number
   maxSize?: number
   bpftrace?: string
+  /** the version probe of that bpftrace, already started */
+  bpftraceProbe?: Promise<BpftraceInfo>
   /** --cri-socket */
   criSocket?: string
   argv: string[]
@@ -36,6 +38,7 @@ export async function recordTrace(opts: RecordOptions): Promise<RecordResult> {
   const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`))
   const run = await LiveRun.open({
     bpftrace: opts.bpftrace,
+    bpftraceProbe: opts.bpftraceProbe,
     criSocket: opts.criSocket,
     filters: opts.filters,
     host: opts.host,
@@ -52,6 +55,7 @@ export async function recordTrace(opts: RecordOptions): Promise<RecordResult> {
     if (run.metricsUrl) log(`pausetrace: metrics at ${run.metricsUrl}`)
     const {totals} = await run.finish()
     if (!opts.explain) return {output: opts.output, ...totals}
+    const {compareFindings, formatFinding} = await import('../findings/format.js')
     const list = [...run.findings].sort(compareFindings)
     log(list.length === 0 ? 'pausetrace: no findings: nothing in this trace needs acting on.' : `pausetrace: ${list.length} finding${list.length === 1 ? '' : 's'}:\n${list.map(formatFinding).join('\n')}`)
     return {output: opts.output, ...totals, findings: list}

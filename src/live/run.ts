@@ -9,12 +9,14 @@ import {StdoutSink} from '../record/stdout.js'
 import {EnvironmentError} from '../errors.js'
 import {criEndpoints} from '../sandbox/cri-client.js'
 import {onStopSignals} from '../util/signals.js'
+import {startMark} from '../util/start-log.js'
 import {guardTerminal} from '../util/hangup.js'
 import type {Filters} from '../events/filter.js'
 import type {FindingRecord, FooterRecord, HeaderRecord, StopReason} from '../events/types.js'
-import {LiveTrace, type LiveRecord, type LiveResult, type TraceTotals} from './live-trace.js'
-import {LiveFindings} from './live-findings.js'
-import {TraceMetrics} from '../metrics/trace-metrics.js'
+import type {LiveTrace, LiveRecord, LiveResult, TraceTotals} from './live-trace.js'
+import type {LiveFindings} from './live-findings.js'
+import {prestartTrace, type PrestartedTrace} from './plan.js'
+import type {TraceMetrics} from '../metrics/trace-metrics.js'
 import {serveMetrics, type MetricsAddress} from '../metrics/server.js'
 
 interface LiveMetrics {
@@ -25,6 +27,8 @@ interface LiveMetrics {
 export interface LiveRunOptions {
   /** --bpftrace */
   bpftrace?: string
+  /** the version probe of that bpftrace, already started (probeBpftraceEarly) */
+  bpftraceProbe?: Promise<BpftraceInfo>
   filters: Filters
   host: string
   argv: string[]
@@ -79,15 +83,25 @@ export class LiveRun {
    * then the stop signals. Call dispose() when done, on every path.
    */
   static async open(opts: LiveRunOptions): Promise<LiveRun> {
-    assertCanTrace()
-    // a --cri-socket that is not a socket: a usage error before anything starts
-    if (opts.criSocket !== undefined) criEndpoints({flag: opts.criSocket})
-    opts.checks?.()
-    const info = await bpftraceInfo(opts.bpftrace)
+    try {
+      assertCanTrace()
+      // a --cri-socket that is not a socket: a usage error before anything starts
+      if (opts.criSocket !== undefined) criEndpoints({flag: opts.criSocket})
+      opts.checks?.()
+    } catch (err) {
+      // a version probe started early has ended before the error is told: nothing outlives the command
+      await opts.bpftraceProbe?.catch(() => undefined)
+      throw err
+    }
+    startMark('checks done')
+    const info = await (opts.bpftraceProbe ?? bpftraceInfo(opts.bpftrace))
+    startMark(`bpftrace ${info.version} found`)
     const writer = opts.file ? TraceWriter.open(opts.file.path, {force: opts.file.force}) : undefined
     // the metrics port last: a port in use leaves no trace file behind
     let metrics: LiveMetrics | undefined
     if (opts.metrics) {
+      // prom-client (~80 modules) only when asked for: every trace's start would load it
+      const {TraceMetrics} = await import('../metrics/trace-metrics.js')
       const m = new TraceMetrics({expiryMs: opts.metrics.expiryMs})
       try {
         metrics = {metrics: m, server: await serveMetrics(opts.metrics.address, m)}
@@ -109,7 +123,7 @@ export class LiveRun {
     return this.metrics?.server.url
   }
 
-  private readonly finder?: LiveFindings
+  private finder?: LiveFindings
 
   private constructor(
     private readonly opts: LiveRunOptions,
@@ -117,12 +131,6 @@ export class LiveRun {
     private readonly writer?: TraceWriter,
     private readonly metrics?: LiveMetrics,
   ) {
-    if (opts.findings || opts.onFinding || metrics) {
-      this.finder = new LiveFindings((f, events) => {
-        metrics?.metrics.finding(f, events)
-        opts.onFinding?.(f)
-      })
-    }
     const onStop = opts.onStopSignal ?? ((): void => void this.stop('interrupt'))
     this.offSignals = onStopSignals(onStop)
     // run from a terminal that is closed: a clean stop, as on SIGHUP (util/hangup.ts says why)
@@ -161,10 +169,31 @@ export class LiveRun {
     this.check()
     const {writer} = this
     const maxSize = this.opts.file?.maxSize
+    const {filters} = this.opts
+    let pre: PrestartedTrace | undefined
     try {
+      // bpftrace first where its program needs nothing from /proc (--all, --pid): the code that
+      // reads it (decoder, sandbox tracker, findings) is imported while it compiles
+      if (filters.all || filters.pids.length > 0) {
+        pre = prestartTrace({bpftrace: this.bpftrace, filters})
+        startMark('bpftrace spawned')
+      }
+      const liveMetrics = this.metrics
+      const onFinding = this.opts.onFinding
+      const [{LiveTrace}, findings] = await Promise.all([
+        import('./live-trace.js'),
+        this.opts.findings || onFinding || liveMetrics ? import('./live-findings.js') : undefined,
+      ])
+      startMark('trace code imported')
+      if (findings) {
+        this.finder = new findings.LiveFindings((f, events) => {
+          liveMetrics?.metrics.finding(f, events)
+          onFinding?.(f)
+        })
+      }
       const {finder} = this
       const metrics = this.metrics?.metrics
-      const live = new LiveTrace({bpftrace: this.bpftrace, filters: this.opts.filters, host: this.opts.host, argv: this.opts.argv, log: this.opts.notice, criSocket: more.criSocket ?? this.opts.criSocket}, (r) => {
+      const live = new LiveTrace({bpftrace: this.bpftrace, filters, host: this.opts.host, argv: this.opts.argv, log: this.opts.notice, criSocket: more.criSocket ?? this.opts.criSocket, prestarted: pre}, (r) => {
         if (writer) {
           writer.write(r)
           if (writer.error) this.writeFailed(writer.error, writer.where)
@@ -182,12 +211,18 @@ export class LiveRun {
       this.live = live
       const header = await live.start()
       writer?.flush()
+      startMark('header written')
       if (this.opts.durationMs !== undefined) this.timer = setTimeout(() => void this.stop('duration'), this.opts.durationMs)
       return header
     } catch (err) {
       // Nothing was traced: the terminal back first, then no empty file left to block the next run.
       this.release()
       this.live?.kill()
+      // started, but no session took it (the code that reads it failed to load)
+      if (pre && !this.live) {
+        pre.runner.kill()
+        pre.plan.cleanup()
+      }
       await writer?.discard()
       throw err
     }

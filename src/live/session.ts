@@ -11,7 +11,9 @@ import {EnvironmentError} from '../errors.js'
 import type {StopReason} from '../events/types.js'
 import type {Filters} from '../events/filter.js'
 import {nsInode} from '../proc/read.js'
-import {planTrace, type TracePlan} from './plan.js'
+import {planTrace, type PrestartedTrace, type TracePlan} from './plan.js'
+import {startMark} from '../util/start-log.js'
+import {pageOutCompiler, type PageOutResult} from '../probe/pageout.js'
 
 export interface SessionOptions {
   bpftrace: BpftraceInfo
@@ -21,8 +23,15 @@ export interface SessionOptions {
   classifier?: Classifier
   kernelRelease?: string
   stopStepMs?: number
-  /** tasks in sandboxes at the start (default scope), from a /proc snapshot */
-  sandboxSeed?: number[]
+  /** tasks in sandboxes at the start (default scope), from a /proc snapshot: asked for only when the program needs them */
+  sandboxSeed?: () => number[]
+  /**
+   * Called once bpftrace is spawned, before any of its output is read: the work the program does
+   * not need (the /proc scan under --all or --pid) runs while bpftrace compiles, not before it starts.
+   */
+  afterSpawn?: () => void
+  /** bpftrace already started from the default plan (LiveRun, before this code was loaded): the first attempt reads it */
+  prestarted?: PrestartedTrace
 }
 
 export interface SessionResult {
@@ -45,8 +54,14 @@ export class TraceSession {
   private ticker?: NodeJS.Timeout
   private lost = 0
   startedAt = new Date()
+  /** the page-out of bpftrace's compiler libraries, once asked (awaited before the end: no perl outlives a trace) */
+  pageOut?: Promise<PageOutResult | undefined>
 
-  constructor(private readonly opts: SessionOptions) {}
+  private prestarted?: PrestartedTrace
+
+  constructor(private readonly opts: SessionOptions) {
+    this.prestarted = opts.prestarted
+  }
 
   /** Starts bpftrace; resolves once every probe is attached. */
   async start(): Promise<void> {
@@ -80,14 +95,25 @@ export class TraceSession {
   private async attach(pidFlexArray: boolean, rawSignalGenerate: boolean): Promise<void> {
     const {bpftrace, filters} = this.opts
     this.rawSignalGenerate = rawSignalGenerate
-    const plan = planTrace({bpftrace, filters, sandboxSeed: this.opts.sandboxSeed, pidFlexArray, rawSignalGenerate})
+    const pre = this.prestarted
+    this.prestarted = undefined
+    const usable = pre !== undefined && pre.plan.pidFlexArray === pidFlexArray && pre.plan.rawSignalGenerate === rawSignalGenerate
+    if (pre && !usable) {
+      pre.runner.kill()
+      pre.plan.cleanup()
+    }
+    const sandboxScope = !filters.all && filters.pids.length === 0
+    const plan = usable ? pre.plan : planTrace({bpftrace, filters, sandboxSeed: sandboxScope ? this.opts.sandboxSeed?.() : undefined, pidFlexArray, rawSignalGenerate})
     this.plan = plan
+    if (!usable) startMark(`program planned: ${plan.program.length} bytes`)
     const wallOffsetMs = Date.now() - Number(process.hrtime.bigint() / 1000n) / 1000
-    const decoder = new Decoder({wallOffsetMs, resolver: this.opts.resolver, classifier: this.opts.classifier})
-    const runner = new BpftraceRunner({command: plan.command, program: plan.program, params: plan.params, extraArgs: plan.extraArgs, env: plan.env, stopStepMs: this.opts.stopStepMs})
+    // the program prints heartbeats (bpf/control.bt): lines are released in time order across CPUs
+    const decoder = new Decoder({wallOffsetMs, heartbeats: true, resolver: this.opts.resolver, classifier: this.opts.classifier})
+    const runner = usable ? pre.runner : new BpftraceRunner({command: plan.command, program: plan.program, params: plan.params, extraArgs: plan.extraArgs, env: plan.env, stopStepMs: this.opts.stopStepMs})
     this.decoder = decoder
     this.runner = runner
     const splitter = new LineSplitter()
+    let begun = false
     let attachedResolve!: () => void
     const attached = new Promise<void>((resolve) => {
       attachedResolve = resolve
@@ -106,7 +132,11 @@ export class TraceSession {
           if (rec) emit(decoder.push(rec))
         }
       }
-      if (decoder.marker) attachedResolve()
+      if (decoder.marker && !begun) {
+        begun = true
+        startMark('BEGIN line read')
+        attachedResolve()
+      }
     })
     runner.on('exit', () => {
       for (const item of splitter.end()) {
@@ -117,7 +147,14 @@ export class TraceSession {
       }
       emit(decoder.finish())
     })
-    runner.start()
+    if (!usable) {
+      runner.start()
+      startMark('bpftrace spawned')
+    }
+    // synchronous: no output of bpftrace's is decoded before it has run
+    this.opts.afterSpawn?.()
+    // what a prestarted bpftrace said so far, now that its reader is ready
+    if (usable) runner.release()
     const exitedEarly = runner.wait().then((e) => e)
     const first = await Promise.race([attached.then(() => 'attached' as const), exitedEarly])
     if (first !== 'attached') {
@@ -134,6 +171,8 @@ export class TraceSession {
     }
     this.ticker = setInterval(() => emit(decoder.tick(process.hrtime.bigint().toString())), 100)
     this.ticker.unref()
+    // bpftrace's compiler is not needed any more: its pages out of bpftrace's memory (pageout.ts)
+    if (runner.pid !== undefined) this.pageOut = pageOutCompiler(runner.pid)
   }
 
   get running(): boolean {
@@ -149,6 +188,7 @@ export class TraceSession {
     const runner = this.runner as BpftraceRunner
     const exit = await runner.wait()
     clearInterval(this.ticker)
+    await this.pageOut
     const decoder = this.decoder as Decoder
     const reason: StopReason = this.reason ?? 'bpftrace-exit'
     return {reason, exit, stats: decoder.stats, countsVerified: decoder.countsVerified, lost: this.lost}

@@ -13,6 +13,7 @@ import {LiveRun} from './run.js'
 import {findingLine} from '../findings/format.js'
 import type {FindingRecord} from '../events/types.js'
 import type {MetricsAddress} from '../metrics/server.js'
+import type {BpftraceInfo} from '../probe/bpftrace.js'
 
 export interface WatchOptions {
   filters: Filters
@@ -20,6 +21,8 @@ export interface WatchOptions {
   record?: string
   force?: boolean
   bpftrace?: string
+  /** the version probe of that bpftrace, already started */
+  bpftraceProbe?: Promise<BpftraceInfo>
   /** --cri-socket */
   criSocket?: string
   argv: string[]
@@ -98,6 +101,7 @@ export async function watchTrace(opts: WatchOptions): Promise<WatchResult> {
     onFinding: (f) => onFinding(f),
     metrics: opts.metrics,
     bpftrace: opts.bpftrace,
+    bpftraceProbe: opts.bpftraceProbe,
     criSocket: opts.criSocket,
     filters: opts.filters,
     host: opts.host,

@@ -1,7 +1,7 @@
 // `--metrics ADDR`: the Prometheus text format at http://ADDR/metrics while a trace runs. A port
 // alone binds the loopback address (a root tool opens no port to the network unless asked); an
 // address that cannot be used is one sentence and exit 2 (malformed) or 3 (in use, not here).
-import {createServer, type Server} from 'node:http'
+import type {Server} from 'node:http'
 import {isIP} from 'node:net'
 import {EnvironmentError, UsageError} from '../errors.js'
 
@@ -41,6 +41,8 @@ export interface MetricsSource {
 
 /** Listens (resolves once listening, or throws the one-sentence error) and serves `/metrics`. */
 export async function serveMetrics(addr: MetricsAddress, source: MetricsSource): Promise<{close(): Promise<void>; url: string}> {
+  // node:http only when serving: every command's flags import this file (parseMetricsAddress)
+  const {createServer} = await import('node:http')
   const server: Server = createServer((req, res) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, {Allow: 'GET, HEAD'}).end()

@@ -10,10 +10,10 @@ export interface LaneLimits {
   entriesPerSandbox: number
 }
 
-/** Appends to a ring of `cap` items: the oldest scroll out. */
+/** Appends to a ring of `cap` items: the oldest scroll out (shift: no array made per event, as splice would). */
 export function push<T>(ring: T[], item: T, cap: number): void {
   ring.push(item)
-  if (ring.length > cap) ring.splice(0, ring.length - cap)
+  while (ring.length > cap) ring.shift()
 }
 
 export function sandboxIdOf(p: ProcRef): string {
@@ -131,11 +131,12 @@ export class SandboxLanes {
   /** An event naming `procs`: each sandbox among them counts it once and is touched. */
   countEvent(procs: ProcRef[], t: number): void {
     this.hostLanes = procs.every((p) => p.sandbox === null)
-    const seen = new Set<string>()
+    // an event names one or two processes: a short list, not a set, counts a sandbox once
+    const counted: SandboxState[] = []
     for (const p of procs) {
       const sb = this.touchSandbox(p, t)
-      if (sb && !seen.has(sb.id)) {
-        seen.add(sb.id)
+      if (sb && !counted.includes(sb)) {
+        counted.push(sb)
         sb.counts.events++
       }
     }

@@ -28,6 +28,8 @@ export class Timeline {
   private readonly lanes: SandboxLanes
   private openGap?: GapItem
   private readonly awaiting = new Map<string, SignalItem>()
+  /** how many keys of `awaiting` each PID has: an exit looks through its 64 signals only when it has one */
+  private readonly awaitingPids = new Map<number, number>()
   private readonly zombies = new Map<number, ExitItem>()
   private readonly groupKills = new Map<number, DeliverEvent>()
   private readonly floods = new Map<string, FloodItem>()
@@ -142,8 +144,7 @@ export class Timeline {
         before.state = 'consumed'
         before.consumedT = e.t
       }
-      this.awaiting.set(key, item)
-      if (this.awaiting.size > 65_536) this.awaiting.delete(this.awaiting.keys().next().value as string)
+      this.setAwaiting(key, e.to.pid, item)
     } else if (e.result === 'pending' && before) item.into = before
     const label = `${e.signame} ${item.state === 'awaiting' ? 'queued' : item.state}`
     lane.received.set(label, (lane.received.get(label) ?? 0) + 1)
@@ -169,7 +170,7 @@ export class Timeline {
     if (item && item.state === 'awaiting') {
       item.state = deliveredState(e.handler)
       item.deliver = e
-      this.awaiting.delete(key)
+      this.deleteAwaiting(key, e.proc.pid)
       const lane = this.lanes.findLane(e.proc)
       if (lane) this.lanes.touch(lane, e.proc, e.t)
       return
@@ -197,11 +198,11 @@ export class Timeline {
       this.groupKills.delete(e.proc.pid)
     }
     // Signals still queued for it: the fatal one took the default action, the rest never arrived.
-    for (let sig = 1; sig <= 64; sig++) {
+    for (let sig = 1; sig <= 64 && this.awaitingPids.has(e.proc.pid); sig++) {
       const key = `${e.proc.pid}:${sig}`
       const s = this.awaiting.get(key)
       if (!s) continue
-      this.awaiting.delete(key)
+      this.deleteAwaiting(key, e.proc.pid)
       if (s.state !== 'awaiting') continue
       if (sig === e.signal) {
         s.state = 'default'
@@ -236,6 +237,22 @@ export class Timeline {
         if (parent?.pid === e.proc.pid || (shared && z.ev.proc.sandbox === e.proc.sandbox && parentInside)) this.release(z, {how: 'namespace-ended', t: e.t, by: e.proc})
       }
     }
+  }
+
+  private setAwaiting(key: string, pid: number, item: SignalItem): void {
+    if (!this.awaiting.has(key)) this.awaitingPids.set(pid, (this.awaitingPids.get(pid) ?? 0) + 1)
+    this.awaiting.set(key, item)
+    if (this.awaiting.size > 65_536) {
+      const oldest = this.awaiting.keys().next().value as string
+      this.deleteAwaiting(oldest, Number(oldest.slice(0, oldest.indexOf(':'))))
+    }
+  }
+
+  private deleteAwaiting(key: string, pid: number): void {
+    if (!this.awaiting.delete(key)) return
+    const n = (this.awaitingPids.get(pid) ?? 1) - 1
+    if (n > 0) this.awaitingPids.set(pid, n)
+    else this.awaitingPids.delete(pid)
   }
 
   private release(z: ExitItem, how: Release): void {

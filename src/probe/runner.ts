@@ -103,6 +103,8 @@ export class BpftraceRunner extends EventEmitter {
   private exitInfo?: RunnerExit
   private exited: Promise<RunnerExit>
   private resolveExit!: (e: RunnerExit) => void
+  /** output and exit kept until release() (a runner started before its reader is ready) */
+  private held?: Array<['data', Buffer] | ['exit', RunnerExit]>
 
   constructor(private readonly opts: RunnerOptions) {
     super()
@@ -115,8 +117,13 @@ export class BpftraceRunner extends EventEmitter {
     return this.child?.pid
   }
 
-  /** Starts bpftrace. 'data' events carry stdout chunks; 'exit' fires once with a RunnerExit. */
-  start(): void {
+  /**
+   * Starts bpftrace. 'data' events carry stdout chunks; 'exit' fires once with a RunnerExit.
+   * `hold`: nothing is emitted until release() (its reader is still being loaded); wait() and
+   * stop() work as usual meanwhile.
+   */
+  start(opts: {hold?: boolean} = {}): void {
+    if (opts.hold) this.held = []
     installExitHook()
     const child = spawn(this.opts.command, bpftraceArgs(this.opts), {
       env: this.opts.env,
@@ -127,7 +134,10 @@ export class BpftraceRunner extends EventEmitter {
     })
     this.child = child
     live.add(child)
-    child.stdout?.on('data', (chunk: Buffer) => this.emit('data', chunk))
+    child.stdout?.on('data', (chunk: Buffer) => {
+      if (this.held) this.held.push(['data', chunk])
+      else this.emit('data', chunk)
+    })
     let partial = ''
     child.stderr?.setEncoding('utf8')
     child.stderr?.on('data', (text: string) => {
@@ -142,9 +152,17 @@ export class BpftraceRunner extends EventEmitter {
       if (partial) this.noteStderr(partial)
       live.delete(child)
       this.exitInfo = {code, signal, requested: this.stopRequested, stderrTail: this.stderrTail()}
-      this.emit('exit', this.exitInfo)
+      if (this.held) this.held.push(['exit', this.exitInfo])
+      else this.emit('exit', this.exitInfo)
       this.resolveExit(this.exitInfo)
     })
+  }
+
+  /** Emits what was held since start({hold: true}), in order, then emits as it comes. */
+  release(): void {
+    const held = this.held ?? []
+    this.held = undefined
+    for (const [kind, value] of held) this.emit(kind, value)
   }
 
   private noteStderr(line: string): void {

@@ -32,6 +32,11 @@ export interface ScriptOptions {
   signals?: number[]
   floodN?: number
   floodWindowNs?: number
+  /**
+   * The online CPUs' numbers (/sys/devices/system/cpu/online): the heartbeat is printed only when
+   * one of them printed a line since the last; without them, every 100 ms.
+   */
+  cpus?: number[]
 }
 
 /**
@@ -101,6 +106,7 @@ export function buildScript(opts: ScriptOptions): string {
   const floodN = checkedInts([opts.floodN ?? DEFAULT_FLOOD_N], 'flood count', 1_000_000)[0]
   if (floodN < 1) throw new RangeError('flood count must be at least 1')
   const floodNs = checkedInts([opts.floodWindowNs ?? DEFAULT_FLOOD_WINDOW_NS], 'flood window', 60e9)[0]
+  const cpus = checkedInts(opts.cpus, 'cpu', 8191)
 
   // not pausetrace itself; the program has not been asked to stop
   const self = 'pid != $1'
@@ -191,6 +197,10 @@ export function buildScript(opts: ScriptOptions): string {
     .replaceAll('@SCOPE', actorScope)
     .replaceAll('@SBX_SEED', sbx ? seed.map((p) => `@sbx[${p}] = 1;`).join(' ') || '@sbx[0] = 0;' : '')
     .replaceAll('@SBX_CLEAR', sbx ? 'clear(@sbx); clear(@v);' : '')
+    // after each printed line: its time, for the time order across CPUs (control.bt)
+    .replaceAll('@MARK', '@lp[cpu] = $now % 1000000000000000;')
+    // a sum that changes whenever a CPU prints (each @lp only grows, but at the wrap every 11.6 days); `@ls + 1` when the CPUs are not known
+    .replaceAll('@LP_SUM', cpus.length > 0 ? cpus.map((c) => `(uint64)@lp[${c}]`).join(' + ') : '@ls + 1')
   text = replaceCalls(text, '@SBX_ADD', (expr) => (sbx ? `@sbx[${expr}] = 1;` : ''))
   text = replaceCalls(text, '@SBX_DEL', (expr) => (sbx ? `delete(@sbx[${expr}]);` : ''))
   // Whether a signal syscall may concern the scope, judged at its enter after ACTOR_IN: KSCOPE(target,

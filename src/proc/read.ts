@@ -120,3 +120,23 @@ export function caughtSignals(pid: number, root = PROC): bigint {
   const v = readStatus(pid, root)?.get('SigCgt')
   return v ? BigInt(`0x${v}`) : 0n
 }
+
+/** A kernel CPU list ("0-3,8,10-11") → the CPU numbers; [] when it cannot be read. */
+export function parseCpuList(text: string): number[] {
+  const cpus: number[] = []
+  for (const part of text.trim().split(',')) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part)
+    if (!m) return []
+    const from = Number(m[1])
+    const to = m[2] === undefined ? from : Number(m[2])
+    if (to < from || to > 8191) return []
+    for (let c = from; c <= to; c++) cpus.push(c)
+  }
+  return cpus
+}
+
+/** The online CPUs' numbers ([] when /sys does not say). */
+export function onlineCpus(sys = '/sys'): number[] {
+  const text = readText(`${sys}/devices/system/cpu/online`)
+  return text === undefined ? [] : parseCpuList(text)
+}

@@ -1,6 +1,10 @@
 // Mounts the Ink view on a terminal and keeps it current: at most one frame per `intervalMs`
 // (100 ms: ≤ 10 frames a second) whatever the event rate, one a second for the clock (ages,
-// the window), at once on resize. The alternate screen is entered before Ink mounts and left
+// the window), at once on resize. A frame that costs more than 1/FRAME_BUDGET of that interval
+// spaces the next ones out: records coming in redraw at most once per FRAME_BUDGET × its cost, so
+// the drawing stays within ~1/FRAME_BUDGET of a core (a 160×48 frame is 20-40 ms of Ink on a
+// small busy VM: 300-600 ms between frames in a stream; drawn 10 times a second it was half of
+// watch's CPU); keys and a resize still redraw within `intervalMs`. The alternate screen is entered before Ink mounts and left
 // after it unmounts, so the shell's screen comes back as it was; keys go to the view's state.
 import {createElement} from 'react'
 import {render as inkRender, type Instance, type Key} from 'ink'
@@ -23,6 +27,9 @@ export interface LiveViewOptions {
   render?: (node: React.ReactElement) => Pick<Instance, 'rerender' | 'unmount'>
 }
 
+/** frames come at most once per this many times the last frame's cost (while records come) */
+export const FRAME_BUDGET = 15
+
 const ENTER_ALT = '\u001b[?1049h\u001b[H'
 const LEAVE_ALT = '\u001b[?1049l'
 const SHOW_CURSOR = '\u001b[?25h'
@@ -34,6 +41,10 @@ export class LiveView {
   private timer?: NodeJS.Timeout
   private clock?: NodeJS.Timeout
   private lastRender = 0
+  /** when the pending frame is due (Date.now() ms) */
+  private due = 0
+  /** ms the last frame took to draw (React and Ink, synchronous in rerender) */
+  private lastCost = 0
   private stopped = false
   private readonly interval: number
   private readonly stdout: NodeJS.WriteStream
@@ -50,7 +61,8 @@ export class LiveView {
     if (alt) this.stdout.write(ENTER_ALT)
     const render =
       this.opts.render ??
-      ((node: React.ReactElement) => inkRender(node, {stdout: this.stdout, stdin: this.stdin, exitOnCtrlC: false, patchConsole: false, maxFps: Math.max(1, Math.floor(1000 / this.interval))}))
+      // Ink's own throttle at twice our rate: each frame of ours is drawn at once (and its cost measured)
+      ((node: React.ReactElement) => inkRender(node, {stdout: this.stdout, stdin: this.stdin, exitOnCtrlC: false, patchConsole: false, maxFps: Math.max(1, Math.floor(2000 / this.interval))}))
     this.instance = render(this.element())
     this.renders++
     this.lastRender = Date.now()
@@ -58,11 +70,11 @@ export class LiveView {
     this.stdout.on('resize', this.onResize)
   }
 
-  private readonly onResize = (): void => this.update()
+  private readonly onResize = (): void => this.update(true)
 
   private readonly onKey = (input: string, key: Key): void => {
     if (applyKey(this.opts.state, input, key) === 'quit') this.opts.onQuit()
-    this.update()
+    this.update(true)
   }
 
   private element(): React.ReactElement {
@@ -74,17 +86,28 @@ export class LiveView {
     })
   }
 
-  /** Something changed: a frame follows within `intervalMs` (never two within it). */
-  update(): void {
-    if (this.stopped || this.timer) return
-    const wait = Math.max(0, this.interval - (Date.now() - this.lastRender))
+  /**
+   * Something changed: a frame follows (never two within `intervalMs`), within `intervalMs` when
+   * `urgent` (the user's key, a resize), else once the last frame's cost allows (FRAME_BUDGET).
+   */
+  update(urgent = false): void {
+    if (this.stopped) return
+    const gap = urgent ? this.interval : Math.max(this.interval, this.lastCost * FRAME_BUDGET)
+    const due = this.lastRender + gap
+    if (this.timer) {
+      if (due >= this.due) return
+      clearTimeout(this.timer)
+    }
+    this.due = due
     this.timer = setTimeout(() => {
       this.timer = undefined
       if (this.stopped || !this.instance) return
       this.lastRender = Date.now()
       this.renders++
+      const t0 = performance.now()
       this.instance.rerender(this.element())
-    }, wait)
+      this.lastCost = performance.now() - t0
+    }, Math.max(0, due - Date.now()))
   }
 
   /** Unmounts (Ink gives the terminal back its mode) and leaves the alternate screen. */

@@ -387,7 +387,7 @@ describe('e2e: the npm package (pack, install -g, run under sudo’s environment
       return sent
     }
 
-    it('doctor passes with only the manifest’s capabilities (BPF, PERFMON, SYS_PTRACE) and bpftrace 0.23; without PERFMON it names the missing capability', async () => {
+    it('doctor passes with only the manifest’s capabilities (BPF, PERFMON, SYS_PTRACE, SYS_NICE) and bpftrace 0.23; without PERFMON it names the missing capability', async () => {
       const r = await inContainer(['pausetrace', 'doctor', '--json'])
       const report = JSON.parse(r.stdout) as Rec
       assert.equal(r.code, 0, `${r.stderr}\n${r.stdout}`)

@@ -43,8 +43,12 @@ describe('e2e: record on a real kernel', function () {
       const footer = records.at(-1) as Record<string, any>
       assert.equal(footer.type, 'footer')
       assert.equal(footer.reason, 'interrupt')
-      assert.equal(footer.lost, 0)
+      assert.equal(footer.lost, 0, `lost records: ${JSON.stringify(records.filter((r) => r.type === 'lost'))}`)
       assert.equal(footer.events, records.filter((r) => r.type === 'event').length)
+      // written in time order (the heartbeats, docs/trace-format.md), and the footer says so
+      const ts = records.filter((r) => r.type === 'event').map((r) => r.t as number)
+      assert.equal(ts.filter((t, i) => i > 0 && t < ts[i - 1]).length, 0)
+      assert.equal(footer.outOfOrder, 0)
       assertWorkloadTrace(records, manifest)
       assert.equal(statSync(out).mode & 0o777, 0o600)
       assert.match(run.stderr(), /^pausetrace: \d+ events \(.*\) in [\d.]+ s → .*; 0 lost \(checked against the kernel's counts\); \d+ signals counted in flood summaries; stopped: interrupt\n$/)

@@ -4,7 +4,7 @@ import {createReadStream, mkdtempSync, readFileSync, readdirSync, rmSync} from '
 import {createInterface} from 'node:readline'
 import os from 'node:os'
 import path from 'node:path'
-import {childrenOf, hasFirstLine, killLeftovers, requireTracing, runCli, waitFor} from '../helpers/e2e.js'
+import {bpftraceChildren, hasFirstLine, killLeftovers, requireTracing, runCli, waitFor} from '../helpers/e2e.js'
 import {buildWorkload} from '../helpers/workload.js'
 
 /** Seconds of load: 30 in CI; PAUSETRACE_SOAK_SECONDS=600 for the full ten-minute soak. */
@@ -41,7 +41,7 @@ describe('e2e: soak at a high event rate', function () {
     const run = runCli(['record', '-o', out, '--all'], {env: {NODE_OPTIONS: '--max-old-space-size=96'}})
     const pid = run.child.pid as number
     await waitFor(() => hasFirstLine(out), 60_000, 'the trace header')
-    const bpftrace = childrenOf(pid)
+    const bpftrace = bpftraceChildren(pid)
     const end = Date.now() + SECONDS * 1000
     let rounds = 0
     const samples: Array<{t: number; rss: number; fds: number}> = []

@@ -5,6 +5,7 @@ import {existsSync, readFileSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
 import path from 'node:path'
 import type {Context} from 'mocha'
+import {childrenOf as childrenOfProc, readText} from '../../src/proc/read.js'
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 export const CLI = path.join(ROOT, 'bin/run.js')
@@ -117,3 +118,8 @@ export function readRecords(file: string): Array<Record<string, any>> {
 
 /** Direct children of a process, from /proc. */
 export {childrenOf} from '../../src/proc/read.js'
+
+/** The bpftrace children of a pausetrace process (its other children come and go: podman, perl). */
+export function bpftraceChildren(pid: number): number[] {
+  return childrenOfProc(pid).filter((c) => readText(`/proc/${c}/comm`)?.trim() === 'bpftrace')
+}

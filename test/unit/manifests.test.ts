@@ -16,7 +16,7 @@ const read = (f: string): string => readFileSync(path.join(ROOT, f), 'utf8')
 const VERSION = (JSON.parse(read('package.json')) as {version: string}).version
 
 /** The exact capabilities the agent gets; docs/deploy.md says why each (and why not SYS_ADMIN). */
-const CAPABILITIES = ['BPF', 'PERFMON', 'SYS_PTRACE']
+const CAPABILITIES = ['BPF', 'PERFMON', 'SYS_PTRACE', 'SYS_NICE']
 
 function parseYamlDocs(file: string): Obj[] {
   const docs = parseAllDocuments(read(file))
@@ -348,7 +348,7 @@ describe('deploy/: Kubernetes manifests and the Containerfile', () => {
       'daemonset.yaml document 2 (DaemonSet): DaemonSet needs apiVersion apps/v1, not extensions/v1beta1',
       'DaemonSet: selector app.kubernetes.io/component=other does not match the template labels',
       'DaemonSet: hostPID must be true (the node\'s /proc and PID namespace)',
-      'DaemonSet container record: capabilities.add is ["BPF","PERFMON","SYS_PTRACE","SYS_ADMIN"], expected exactly ["BPF","PERFMON","SYS_PTRACE"]',
+      'DaemonSet container record: capabilities.add is ["BPF","PERFMON","SYS_PTRACE","SYS_NICE","SYS_ADMIN"], expected exactly ["BPF","PERFMON","SYS_PTRACE","SYS_NICE"]',
       'DaemonSet container record: allowPrivilegeEscalation: false is invalid with privileged or SYS_ADMIN',
       'DaemonSet container record: resources.limits.memory is missing or not a quantity',
       'DaemonSet container record: volumeMount tracefs-typo has no volume',

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import {buildScript, MAX_SEED} from '../../src/probe/script.js'
+import {onlineCpus, parseCpuList} from '../../src/proc/read.js'
 import {parseVersion, usesArgsDot, hasRawTracepoints, kernelHasPidFlexArray, bpftraceEnv, perCpuPages} from '../../src/probe/bpftrace.js'
 import {parseFilters} from '../../src/flags.js'
 import {UsageError} from '../../src/errors.js'
@@ -107,5 +108,27 @@ describe('bpftrace versions', () => {
     assert.doesNotMatch(old, /\$tt = /)
     // other scopes have no cache
     for (const v of [variants[0], variants[2]]) assert.doesNotMatch(buildScript(v), /@v\[|sys_exit_setns/)
+  })
+
+  it('heartbeats: every printed line marks its CPU\'s latest time; the H line only when an online CPU printed since the last', () => {
+    const text = buildScript({argsDot: true, pidFlexArray: true, scope: {kind: 'all'}, cpus: [0, 1, 3]})
+    // one mark per printf of an event line (S G D E W W F X), each after its @n count, with the time the line printed
+    assert.equal(text.match(/@lp\[cpu\] = \$now % 1000000000000000;/g)?.length, 8)
+    for (const block of text.split(/\n(?=tracepoint|rawtracepoint|interval|BEGIN|END)/)) {
+      const printed = /printf\("([SGDEWFX]) %llu[^"]*", (\S+),/.exec(block)
+      if (printed) assert.equal(printed[2], '$now', `${printed[1]} prints the time it marks`)
+    }
+    assert.match(text, /\$s = \(uint64\)@lp\[0\] \+ \(uint64\)@lp\[1\] \+ \(uint64\)@lp\[3\];\n  if \(\$s != @ls\) \{/)
+    assert.match(buildScript({argsDot: true, pidFlexArray: true, scope: {kind: 'all'}}), /\$s = @ls \+ 1;/)
+    assert.throws(() => buildScript({argsDot: true, pidFlexArray: true, scope: {kind: 'all'}, cpus: [9000]}), RangeError)
+  })
+
+  it('reads the kernel\'s CPU lists', () => {
+    assert.deepEqual(parseCpuList('0-1\n'), [0, 1])
+    assert.deepEqual(parseCpuList('0-3,8,10-11'), [0, 1, 2, 3, 8, 10, 11])
+    assert.deepEqual(parseCpuList('0'), [0])
+    assert.deepEqual(parseCpuList('garbage'), [])
+    assert.deepEqual(parseCpuList('3-1'), [])
+    assert.ok(onlineCpus().length >= 1)
   })
 })

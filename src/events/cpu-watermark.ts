@@ -1,0 +1,144 @@
+// The time up to which every CPU's lines have been read (see bpf/control.bt). bpftrace 0.17
+// reads its per-CPU buffers one at a time, so a busy CPU can hold the others' lines back for
+// seconds; a time-based window cannot know when they are all in. Here each `H` line (kernel
+// time h) is followed by the time of the last line each CPU had printed when bpftrace read the
+// map, at or after h. Each CPU's buffer is read in order, so once the line of every CPU's time
+// has been read, every line printed before h has been: the decoder may release up to h.
+// Pure; times are t (ns since the trace's base), the map's values the kernel's ns modulo 10^15.
+import type {MapEntry} from '../stream/bpftrace-json.js'
+
+/** A probe prints its line and then marks its time: a line printed just before the map was read carries an earlier time than the map shows, by at most one probe's run (µs, preemption off). */
+const MARGIN_NS = 1_000_000
+
+const MOD = 1e15
+
+/** how long into the trace heartbeats that were expected may take to show (they come every 100 ms) */
+const NONE_AFTER_NS = 3_000_000_000
+
+/** lines kept before the first heartbeat: far more than bpftrace prints in the first 100 ms */
+const PRE_HEARTBEAT_KEPT = 65_536
+
+interface Beat {
+  /** t of the H line */
+  h: number
+  /** times (t) of CPUs' last lines not yet read */
+  missing: Set<number>
+}
+
+export class CpuWatermark {
+  /** every line with a t up to this has been read (−∞ until the first heartbeat is complete) */
+  upTo = Number.NEGATIVE_INFINITY
+  /** the stream carries heartbeats (or is expected to): the decoder releases by them */
+  active: boolean
+  /** a heartbeat came */
+  private heard = false
+  /** t of an H line whose map has not come yet */
+  private pendingH?: number
+  /** times of lines read above upTo, for the maps still to come */
+  private readonly read = new Set<number>()
+  /** the same times in the order they were read, to forget them once below upTo */
+  private readonly readOrder: number[] = []
+  private readHead = 0
+  private readonly beats: Beat[] = []
+
+  /**
+   * baseModNs: the trace's base kernel time modulo 10^15, to turn the map's times into t.
+   */
+  constructor(private readonly baseModNs: () => number, expectHeartbeats: boolean) {
+    this.active = expectHeartbeats
+  }
+
+  /** A line of the trace was read. */
+  line(t: number): void {
+    if (t <= this.upTo) return
+    this.read.add(t)
+    this.readOrder.push(t)
+    // Before the first heartbeat (or in a stream without any): only the latest lines, for the first map.
+    if (!this.active && this.readOrder.length > 2 * PRE_HEARTBEAT_KEPT) this.keepLatest()
+    if (this.beats.length === 0) return
+    for (let i = this.beats.length - 1; i >= 0; i--) {
+      const beat = this.beats[i]
+      if (beat.missing.delete(t) && beat.missing.size === 0) {
+        this.reach(i)
+        return
+      }
+    }
+  }
+
+  /** An H line at t. */
+  heartbeat(h: number): void {
+    this.active = this.heard = true
+    this.pendingH = h
+  }
+
+  /**
+   * Heartbeats were expected but none came by stream time `now` (a program without them, or a
+   * bpftrace that cannot run the interval probe): back to the time window, and say so.
+   */
+  noneBy(now: number): boolean {
+    if (this.heard || !this.active || now < NONE_AFTER_NS) return false
+    this.active = false
+    return true
+  }
+
+  /** The @lp map that follows an H line. */
+  lastPrinted(entries: MapEntry[]): void {
+    const h = this.pendingH
+    if (h === undefined) return
+    this.pendingH = undefined
+    const missing = new Set<number>()
+    for (const e of entries) {
+      if (e.value === 0) continue // that CPU printed nothing yet
+      const t = this.tOf(e.value)
+      if (t > this.upTo && !this.read.has(t)) missing.add(t)
+    }
+    this.beats.push({h, missing})
+    if (missing.size === 0) this.reach(this.beats.length - 1)
+  }
+
+  /** Release up to at least t even though a heartbeat is not complete (the decoder's cap). */
+  forceTo(t: number): void {
+    if (t <= this.upTo) return
+    this.upTo = t
+    let done = 0
+    while (done < this.beats.length && this.beats[done].h - MARGIN_NS <= t) done++
+    if (done > 0) this.beats.splice(0, done)
+    this.forget()
+  }
+
+  /** How many heartbeats wait for a CPU's line. */
+  get waiting(): number {
+    return this.beats.length
+  }
+
+  /** Beat i is complete: so are the ones before it (each CPU's lines come in order). */
+  private reach(i: number): void {
+    const upTo = this.beats[i].h - MARGIN_NS
+    this.beats.splice(0, i + 1)
+    if (upTo > this.upTo) this.upTo = upTo
+    this.forget()
+  }
+
+  private keepLatest(): void {
+    const drop = this.readOrder.splice(0, this.readOrder.length - PRE_HEARTBEAT_KEPT)
+    for (const t of drop) this.read.delete(t)
+    this.readHead = 0
+  }
+
+  private forget(): void {
+    const order = this.readOrder
+    while (this.readHead < order.length && order[this.readHead] <= this.upTo) this.read.delete(order[this.readHead++])
+    if (this.readHead > 4096 && this.readHead * 2 > order.length) {
+      order.splice(0, this.readHead)
+      this.readHead = 0
+    }
+  }
+
+  /** t of a kernel time given modulo 10^15 (the map keeps times modulo 10^15 so that JSON keeps them exact). */
+  private tOf(mod: number): number {
+    let t = mod - this.baseModNs()
+    // the kernel's time wrapped past a multiple of 10^15 ns (11.6 days) since the base
+    if (t < -MOD / 2) t += MOD
+    return t
+  }
+}
