@@ -98,9 +98,14 @@ export class Decoder {
           break
         }
         // A signal's target is looked up now, not after the reorder window: it may be gone by then.
+        // Every actor read is remembered for that (a target that acted needs no /proc read).
+        if (line.tag === 'F') this.processes.sawFork(line.actor, line.childTid)
+        else this.processes.sawActor(line.actor)
+        // An exec whose file name read back empty: its new name now, while it likely still runs.
+        if (line.tag === 'X' && !line.filename) line.comm = this.processes.commNow(line.actor.tid) ?? ''
         if (line.tag === 'G') {
           if (line.target) this.processes.update(line.target, line.targetComm)
-          else this.processes.find(line.targetTid)
+          else this.processes.findTarget(line.targetTid, line.targetComm)
         }
         this.window.add(this.time.since(line.ns), {kind: 'line', line})
         break
