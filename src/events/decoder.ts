@@ -98,9 +98,10 @@ export class Decoder {
           break
         }
         // A signal's target is looked up now, not after the reorder window: it may be gone by then.
-        // Every actor read is remembered for that (a target that acted needs no /proc read).
+        // Every actor read is remembered for that (a target that acted needs no /proc read);
+        // a line without an actor (e.g. a heartbeat) has none to remember.
         if (line.tag === 'F') this.processes.sawFork(line.actor, line.childTid)
-        else this.processes.sawActor(line.actor)
+        else if ('actor' in line) this.processes.sawActor(line.actor)
         // An exec whose file name read back empty: its new name now, while it likely still runs.
         if (line.tag === 'X' && !line.filename) line.comm = this.processes.commNow(line.actor.tid) ?? ''
         if (line.tag === 'G') {
