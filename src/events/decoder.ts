@@ -125,9 +125,15 @@ export class Decoder {
           break
         }
         // A signal's target is looked up now, not after the reorder window: it may be gone by then.
+        // Every actor read is remembered for that (a target that acted needs no /proc read);
+        // a line without an actor (e.g. a heartbeat) has none to remember.
+        if (line.tag === 'F') this.processes.sawFork(line.actor, line.childTid)
+        else if ('actor' in line) this.processes.sawActor(line.actor)
+        // An exec whose file name read back empty: its new name now, while it likely still runs.
+        if (line.tag === 'X' && !line.filename) line.comm = this.processes.commNow(line.actor.tid) ?? ''
         if (line.tag === 'G') {
           if (line.target) this.processes.update(line.target, line.targetComm)
-          else this.processes.find(line.targetTid)
+          else this.processes.findTarget(line.targetTid, line.targetComm)
         }
         const t = this.time.since(line.ns)
         this.watermark.line(t)

@@ -37,6 +37,8 @@ export interface ProcInfo extends TaskIdentity {
 export interface ProcResolver {
   /** a task not seen in any line yet (bpftrace 0.17 cannot read a signal's target in the kernel) */
   task(tid: number): ProcInfo | undefined
+  /** a task's name now (cheaper than `task`: one small file) */
+  comm?(tid: number): string | undefined
   /** the host PID of a process known by its PID inside a namespace (exited before the trace began) */
   hostPid(pidns: number, innerPid: number): number | undefined
   /** the wait status a zombie present at the start will report */

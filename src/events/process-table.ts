@@ -2,11 +2,15 @@
 // namespace to the host PID, the exit status of each process that exited and was not reaped
 // yet, and the last fatal signal queued to each process. Fed by every line's actor; asks the
 // live system (ProcResolver) only about tasks no line showed. Bounded: the oldest entries go.
+// A signal's target is named when its line is read (it may be gone after the reorder window):
+// from the actor of a line read shortly before when it acted itself, from /proc otherwise.
 import type {Actor, Classifier, ProcInfo, ProcResolver} from './process-info.js'
 import type {ProcRef, Role} from './types.js'
 import {isRuntimeComm} from './runtime-procs.js'
 
 const MAX_PROCS = 50_000
+/** actors remembered from lines read (two generations of this many TIDs each) */
+const RECENT_ACTORS = 4096
 const SIGKILL = 9
 
 export class ProcessTable {
@@ -17,6 +21,13 @@ export class ProcessTable {
   private readonly exitStatuses = new Map<number, number>()
   /** per process (tgid): the last signal generated to it with result "delivered" that kills by default */
   private readonly lastFatalSignal = new Map<number, number>()
+  /**
+   * The actor of the latest line read (not yet decoded) per TID, while it had its namespaces: a
+   * signal's target that acted shortly before is named from it, not from /proc. Two generations,
+   * the older dropped whole when the newer fills: no per-line eviction.
+   */
+  private recent = new Map<number, Actor>()
+  private older = new Map<number, Actor>()
 
   constructor(
     private readonly resolver?: ProcResolver,
@@ -26,7 +37,7 @@ export class ProcessTable {
   ) {}
 
   /** The entry of a line's task, created or brought up to date from what the kernel read. */
-  update(a: Actor, comm?: string): ProcInfo {
+  update(a: Actor, comm?: string, lookup = true): ProcInfo {
     let p = this.tasks.get(a.tid)
     if (!p) {
       if (this.tasks.size >= MAX_PROCS) this.tasks.delete(this.tasks.keys().next().value as number)
@@ -46,7 +57,7 @@ export class ProcessTable {
       if (a.mntns) p.mntns = a.mntns
     }
     if (comm !== undefined) p.comm = comm
-    if (!p.comm) p.comm = this.resolver?.task(a.tid)?.comm ?? ''
+    if (!p.comm && lookup) p.comm = this.commNow(a.tid) ?? ''
     if (a.level > 0) {
       const key = `${a.pidns}:${a.innerPid}`
       if (this.hostPids.get(key) !== a.pid) {
@@ -55,6 +66,47 @@ export class ProcessTable {
       }
     }
     return p
+  }
+
+  /** A line was read (not decoded yet): its actor may name a signal's target soon. */
+  sawActor(a: Actor): void {
+    if (a.netns === 0) return // exiting: its namespaces are gone from what the kernel read
+    if (this.recent.size >= RECENT_ACTORS) {
+      this.older = this.recent
+      this.recent = new Map()
+    }
+    this.recent.set(a.tid, a)
+  }
+
+  /** A fork line was read: what a task of that TID did before is not the new child's. */
+  sawFork(parent: Actor, childTid: number): void {
+    this.recent.delete(childTid)
+    this.older.delete(childTid)
+    this.sawActor(parent)
+  }
+
+  /**
+   * A signal's target, when its line is read: kept from a line read shortly before where the
+   * target acted, else from the live system, unless the table knows it already.
+   */
+  findTarget(tid: number, comm: string): void {
+    if (this.tasks.has(tid)) return
+    const a = this.recent.get(tid) ?? this.older.get(tid)
+    if (!a) {
+      this.find(tid)
+      return
+    }
+    if (this.tasks.size >= MAX_PROCS) this.tasks.delete(this.tasks.keys().next().value as number)
+    const p: ProcInfo = {tid, pid: a.pid, comm, innerPid: a.innerPid, pidns: a.pidns, level: a.level, netns: a.netns, ipcns: a.ipcns, utsns: a.utsns, mntns: a.mntns, cgroupId: a.cgroupId, ppid: a.ppid}
+    if (!comm) p.comm = this.commNow(tid) ?? ''
+    this.tasks.set(tid, p)
+    if (p.level > 0) this.hostPids.set(`${p.pidns}:${p.innerPid}`, p.pid)
+  }
+
+  /** A task's name from the live system now, if it still runs. */
+  commNow(tid: number): string | undefined {
+    const r = this.resolver
+    return r?.comm ? r.comm(tid) : r?.task(tid)?.comm
   }
 
   /** A task by TID: from the table, else from the live system (then kept). */

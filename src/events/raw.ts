@@ -18,7 +18,8 @@ export type RawLine =
   | (Base & {tag: 'E'; exitCode: number; groupDead: boolean; how: number; actor: Actor; comm: string})
   | (Base & {tag: 'W'; syscall: number; ret: number; status: number; options: number; which: number; upid: number; siPid: number; siCode: number; siStatus: number; actor: Actor; comm: string})
   | (Base & {tag: 'F'; childTid: number; thread: boolean; actor: Actor; comm: string})
-  | (Base & {tag: 'X'; oldTid: number; actor: Actor; filename: string})
+  /** comm: the new name from the live system, when the file name read back empty (set when read) */
+  | (Base & {tag: 'X'; oldTid: number; actor: Actor; filename: string; comm?: string})
 
 export type RawParse = RawLine | {tag: 'bad'; reason: string}
 

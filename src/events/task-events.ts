@@ -40,8 +40,9 @@ export function forkEvent(t: number, f: RawLine & {tag: 'F'}, processes: Process
 }
 
 export function execEvent(t: number, x: RawLine & {tag: 'X'}, processes: ProcessTable, time: EventTime): ExecEvent {
-  // comm after exec: the file's base name, cut to TASK_COMM_LEN - 1 bytes as the kernel does
-  const comm = Buffer.from(x.filename.slice(x.filename.lastIndexOf('/') + 1)).subarray(0, 15).toString()
-  const p = processes.update(x.actor, comm)
+  // comm after exec: the file's base name, cut to TASK_COMM_LEN - 1 bytes as the kernel does;
+  // with no file name (it could not be read), what the live system said when the line was read
+  const comm = x.filename ? Buffer.from(x.filename.slice(x.filename.lastIndexOf('/') + 1)).subarray(0, 15).toString() : (x.comm ?? '')
+  const p = processes.update(x.actor, comm, false)
   return {type: 'event', kind: 'exec', t, ts: time.iso(t), proc: processes.procRef(p), filename: x.filename}
 }

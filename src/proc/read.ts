@@ -2,7 +2,7 @@
 // benchmark, the tests) reads processes through these functions. Each read tolerates the process
 // vanishing mid-read (undefined, 0 or [] then, never an error); `root` is /proc unless a test
 // points it at a copy. No dependencies beyond node:fs.
-import {readFileSync, readdirSync, readlinkSync} from 'node:fs'
+import {readFileSync, readdirSync, readlinkSync, statSync} from 'node:fs'
 
 export const PROC = '/proc'
 
@@ -13,6 +13,14 @@ export function readText(path: string): string | undefined {
   } catch {
     return undefined
   }
+}
+
+/**
+ * Whether /proc still lists a task: a stat that says no without an exception (a read of a gone
+ * task throws one, which costs more than the read; short-lived tasks are often gone).
+ */
+export function taskListed(pid: number, root = PROC): boolean {
+  return statSync(`${root}/${pid}`, {throwIfNoEntry: false}) !== undefined
 }
 
 /** /proc/PID/status as name → value (the text after the colon, trimmed). */

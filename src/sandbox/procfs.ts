@@ -1,7 +1,7 @@
 // What /proc says about a task, for the live side of the decoder: targets of signals that
 // bpftrace 0.17 cannot read in the kernel, children that exited before the trace began, and
 // zombies present at the start. Every read tolerates the task vanishing mid-read.
-import {nsInode, readStatus, statusNumbers} from '../proc/read.js'
+import {nsInode, readComm, readStatus, statusNumbers, taskListed} from '../proc/read.js'
 import type {ProcInfo, ProcResolver} from '../events/process-info.js'
 import type {ProcEntry} from './scan.js'
 
@@ -55,8 +55,8 @@ export class ProcfsResolver implements ProcResolver {
   }
 
   task(tid: number): ProcInfo | undefined {
-    const live = readTask(tid, this.root)
     const start = this.atStart.get(tid)
+    const live = taskListed(tid, this.root) ? readTask(tid, this.root) : undefined
     if (!live) return start
     // Exiting (or a zombie), it has lost its namespaces: /proc gives none. The same process seen
     // at the start (same name and parent) still says where it lived: its sandbox, not the host.
@@ -64,6 +64,10 @@ export class ProcfsResolver implements ProcResolver {
       return {...live, netns: start.netns, ipcns: start.ipcns, utsns: start.utsns, mntns: start.mntns, pidns: start.pidns, level: start.level, innerPid: live.innerPid ?? start.innerPid}
     }
     return live
+  }
+
+  comm(tid: number): string | undefined {
+    return (taskListed(tid, this.root) ? readComm(tid, this.root) : undefined) ?? this.atStart.get(tid)?.comm
   }
 
   hostPid(pidns: number, innerPid: number): number | undefined {
