@@ -153,7 +153,10 @@ export class LiveTrace {
       // A last look before the footer: sandboxes in the trace that a pending rescan would have
       // completed (their pause, their pod name) are written once more, from the answers at hand
       // (the sources are closed first: no command is started that would outlive the trace).
+      // The runtime is asked once more first (at most 2 s): a pod made just before the end is
+      // named by it, not by its id alone.
       this.tracker.stop()
+      await this.meta.settle(0, 2000)
       const closed = this.meta.close()
       for (const id of this.tracker.scan()) if (this.written.has(id)) this.sendSandbox(id)
       // the commands still running are ended, and reaped here: none is left to the node's init

@@ -204,6 +204,12 @@ export type PodMetadata = MetaSource & {
   ready(timeoutMs: number): Promise<CriState>
   cri(): CriState
   /**
+   * Before the last look of a trace: an answer that is at most `freshMs` old, waiting at most
+   * `timeoutMs` for it (the refresh running, or a new one). A pod made shortly before the end
+   * is then named by its runtime, not by its id alone.
+   */
+  settle(freshMs: number, timeoutMs: number): Promise<void>
+  /**
    * Closes the CRI connection and ends the commands still running (SIGKILL); resolves once they
    * have exited (at most 2 s): the process can then exit without leaving one to the node's init.
    */
@@ -216,6 +222,8 @@ export function podMetadata(opts: PodMetadataOptions = {}): PodMetadata {
   let raw = ''
   let at = 0
   let refreshing = false
+  /** the background refresh running, if one is */
+  let inFlight: Promise<unknown> | undefined
   let lastPs: string | undefined
   const criState: CriState = {}
   let criKey = ''
@@ -225,7 +233,8 @@ export function podMetadata(opts: PodMetadataOptions = {}): PodMetadata {
   const running = new Set<ChildProcess>()
   let closed = false
 
-  const set = (ps: string | undefined): boolean => {
+  /** askedAt: when the answer was asked for (it knows what existed then) */
+  const set = (ps: string | undefined, askedAt = Date.now()): boolean => {
     // A source that answered before and fails now (a time-out on a loaded node) keeps its last
     // answer: a pod must not turn into bare namespaces, and back, because podman was slow once.
     if (ps === undefined) ps = lastPs
@@ -235,7 +244,7 @@ export function podMetadata(opts: PodMetadataOptions = {}): PodMetadata {
     const changed = text !== raw
     raw = text
     inputs = {podman: ps ? parsePodmanPs(ps) : undefined, cri: snap, podLogDirs: podLogDirs(opts.podLogsDir)}
-    at = Date.now()
+    at = askedAt
     return changed
   }
   const refreshCri = async (): Promise<void> => {
@@ -243,15 +252,17 @@ export function podMetadata(opts: PodMetadataOptions = {}): PodMetadata {
     if (snap) criKey = JSON.stringify(snap.pods)
   }
   const refreshAll = async (): Promise<boolean> => {
+    const askedAt = Date.now()
     const [ps] = await Promise.all([runAsync('podman', PODMAN_ARGS, running), refreshCri()])
-    return set(ps)
+    return set(ps, askedAt)
   }
   const load = (): MetaInputs => {
     if (inputs && Date.now() - at < (opts.ttlMs ?? 2000)) return inputs
     if (!inputs || !opts.background) {
       // Not a live trace, or the very first look of one: podman is asked synchronously (its
       // answer is needed now); the CRI never is, its answer comes through ready() or a refresh.
-      set(run('podman', PODMAN_ARGS, inputs ? RUN_OPTS.timeout : FIRST_TIMEOUT_MS))
+      const askedAt = Date.now()
+      set(run('podman', PODMAN_ARGS, inputs ? RUN_OPTS.timeout : FIRST_TIMEOUT_MS), askedAt)
       if (opts.background) kick(true)
       return inputs as MetaInputs
     }
@@ -261,8 +272,9 @@ export function podMetadata(opts: PodMetadataOptions = {}): PodMetadata {
   const kick = (criOnly: boolean): void => {
     if (refreshing || closed) return
     refreshing = true
-    void (criOnly ? refreshCri().then(() => set(undefined)) : refreshAll()).then((changed) => {
+    inFlight = (criOnly ? refreshCri().then(() => set(undefined)) : refreshAll()).then((changed) => {
       refreshing = false
+      inFlight = undefined
       if (changed) opts.onRefresh?.()
     })
   }
@@ -280,6 +292,19 @@ export function podMetadata(opts: PodMetadataOptions = {}): PodMetadata {
       return criState
     },
     cri: () => criState,
+    async settle(freshMs: number, timeoutMs: number): Promise<void> {
+      if (closed || !inputs) return
+      const started = Date.now()
+      let timer: NodeJS.Timeout | undefined
+      const limit = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))
+      // a refresh that started before the end may predate what the trace saw last: one more after it
+      if (inFlight) await Promise.race([inFlight, limit])
+      if (at < started - freshMs && Date.now() - started < timeoutMs) {
+        kick(false)
+        if (inFlight) await Promise.race([inFlight, limit])
+      }
+      clearTimeout(timer)
+    },
     close: async () => {
       closed = true
       const ending = [...running]
