@@ -32,6 +32,8 @@ export class CpuWatermark {
   active: boolean
   /** a heartbeat came */
   private heard = false
+  /** heartbeats complete so far (every CPU's line of its map read) */
+  reached = 0
   /** t of an H line whose map has not come yet */
   private pendingH?: number
   /** times of lines read above upTo, for the maps still to come */
@@ -114,6 +116,7 @@ export class CpuWatermark {
   /** Beat i is complete: so are the ones before it (each CPU's lines come in order). */
   private reach(i: number): void {
     const upTo = this.beats[i].h - MARGIN_NS
+    this.reached++
     this.beats.splice(0, i + 1)
     if (upTo > this.upTo) this.upTo = upTo
     this.forget()

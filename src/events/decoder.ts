@@ -214,6 +214,11 @@ export class Decoder {
     return this.stats.produced !== undefined
   }
 
+  /** heartbeats complete so far: the stream's time order came from them */
+  get heartbeatsReached(): number {
+    return this.watermark.reached
+  }
+
   get lastT(): number {
     return this.window.newestT
   }
