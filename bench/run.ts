@@ -58,6 +58,15 @@ export const GOALS = {
   attachVsBare: 1.5,
 }
 
+/** Issue 17's goals (round two), printed next to issue 7's. */
+export const GOALS_17 = {
+  nodeUsPerEvent: 10,
+  recordVsBareMillion: 1.1,
+  watchVsRecordCpu: 1.5,
+  outOfOrder: 0,
+  attachVsBare: 1.0,
+}
+
 // ---------------------------------------------------------------------------------------------
 // building the workloads
 
@@ -925,8 +934,34 @@ export function summarize(all: Sample[], replay: ReplaySample[], plan: Record<Sc
       note: Number.isFinite(defAttach) ? `default scope: ${defAttach.toFixed(0)} ms (${x(defAttach / bareAttach)})` : undefined,
     })
   }
+  goals.push(...goals17(get, x, Number.isFinite(bareAttach) && Number.isFinite(recAttach) ? recAttach / bareAttach : undefined))
   const allExact = all.every((s) => !s.error) && samples.filter((s) => s.accounting).every((s) => s.accounting?.exact)
   return {variants, goals, allExact}
+}
+
+/** Issue 17's rows: node's CPU per event and record vs bare on the million stream, watch vs record, time order, attach. */
+function goals17(get: (scn: ScenarioName, v: Variant) => VariantSummary | undefined, x: (n: number | undefined, d?: number) => string, attach: number | undefined): GoalRow[] {
+  const rows: GoalRow[] = []
+  const rec = get('million', 'record-all')
+  if (rec?.nodeUsPerEvent !== undefined) {
+    rows.push({goal: '#17: node CPU per event, million stream (record --all)', target: `≤ ${GOALS_17.nodeUsPerEvent} µs`, measured: `${rec.nodeUsPerEvent.toFixed(1)} µs`, met: rec.nodeUsPerEvent <= GOALS_17.nodeUsPerEvent})
+  }
+  if (rec?.vsBare !== undefined) {
+    rows.push({goal: '#17: record --all vs bare bpftrace, million stream', target: `≤ ${GOALS_17.recordVsBareMillion}×`, measured: x(rec.vsBare), met: rec.vsBare <= GOALS_17.recordVsBareMillion})
+  }
+  const watch = get('million', 'watch-tty')
+  if (watch?.nodeUsPerEvent !== undefined && rec?.nodeUsPerEvent !== undefined) {
+    const r = watch.nodeUsPerEvent / rec.nodeUsPerEvent
+    rows.push({goal: '#17: watch (Ink, tmux pane) vs record, node CPU per event', target: `≤ ${GOALS_17.watchVsRecordCpu}×`, measured: `${x(r)} (${watch.nodeUsPerEvent.toFixed(1)} vs ${rec.nodeUsPerEvent.toFixed(1)} µs)`, met: r <= GOALS_17.watchVsRecordCpu})
+  }
+  const sbx = get('sandboxes', 'record-default')
+  if (sbx?.outOfOrder !== undefined) {
+    rows.push({goal: '#17: events written out of time order, sandboxes (20 busy on 2 CPUs)', target: `${GOALS_17.outOfOrder}`, measured: `${sbx.outOfOrder} (max lag ${(sbx.maxLagMs ?? 0).toFixed(0)} ms)`, met: sbx.outOfOrder === GOALS_17.outOfOrder})
+  }
+  if (attach !== undefined) {
+    rows.push({goal: '#17: time to attached, record --all vs bare bpftrace', target: `≤ ${GOALS_17.attachVsBare.toFixed(1)}×`, measured: x(attach), met: attach <= GOALS_17.attachVsBare})
+  }
+  return rows
 }
 
 function pad(rows: string[][]): string {
