@@ -6,6 +6,7 @@ import {groupKey, INFRA_NAMES, sandboxRecord, type Sandbox} from './registry.js'
 import type {NsType} from './scan.js'
 import type {ProcInfo, Classifier} from '../events/process-info.js'
 import type {Role, SandboxRecord} from '../events/types.js'
+import {capped} from '../util/capped-map.js'
 
 /**
  * A different pod (or another attempt of it) in the namespaces an earlier sandbox had: a new
@@ -91,6 +92,11 @@ export class SandboxIndex implements Classifier {
   private looks = 0
   /** per unnamed process of a CRI sandbox: the look it last asked for, and how many it asked for */
   private asked = new Map<number, {look: number; n: number}>()
+  /**
+   * Per sandbox id, its last look that named a pod with an attempt: what a re-created sandbox
+   * replaced stays findable after a look that no longer names the earlier one (its pause is gone).
+   */
+  private named = new Map<string, Sandbox>()
 
   constructor(
     private readonly host: Record<NsType, number>,
@@ -124,11 +130,12 @@ export class SandboxIndex implements Classifier {
       if (old?.sharedPidNamespace && !s.sharedPidNamespace && old.pausePid === s.pausePid && old.ns.pid === s.ns.pid) s.sharedPidNamespace = true
       // Once known, what it replaced stays known: the earlier sandbox may be long gone. One seen
       // in this same scan counts too (a dying sandbox and its successor, both listed).
-      s.replaces = old?.replaces || replacedBy(s, [...this.byId.values(), ...sandboxes])
+      s.replaces = old?.replaces || replacedBy(s, [...this.named.values(), ...this.byId.values(), ...sandboxes])
       if (old?.containers) s.containers = keepDeadContainers(old.containers, s)
       // A look that knows less (the pause is gone, the runtime did not answer in time) does not
-      // take back the pod of the same processes: a dying sandbox's last records keep its name.
-      if (old?.pod && !s.pod && s.members.some((pid) => old.members.includes(pid))) {
+      // take back the pod of the same processes, or of what is left of it once its pause is gone
+      // (a container started after the last full look): a dying sandbox's last records keep its name.
+      if (old?.pod && !s.pod && (s.members.some((pid) => old.members.includes(pid)) || (s.pausePid === null && old.pausePid !== null))) {
         s.pod = old.pod
         s.runtime = old.runtime
         if (old.hostNetwork !== undefined && s.hostNetwork === undefined) s.hostNetwork = old.hostNetwork
@@ -152,6 +159,7 @@ export class SandboxIndex implements Classifier {
 
   private put(s: Sandbox): void {
     this.byId.set(s.id, s)
+    if (s.pod?.uid && s.pod.attempt !== undefined && s.pod.attempt !== null) capped(this.named, 4096).set(s.id, s)
     this.memberSets.set(s.id, new Set(s.members))
     for (const k of s.keys) this.byKey.set(k, s)
     for (const n of s.memberPidns) if (n !== this.host.pid) this.byPidns.set(n, s)

@@ -186,6 +186,17 @@ describe('sandbox grouping on real-node layouts', () => {
       assert.equal(index.get('netns:60')?.replaces, 'netns:50')
     })
 
+    it('the pause killed: what is left of the first keeps its pod, and the re-created one still names it (lab kill-pause on cri)', () => {
+      const index = new SandboxIndex(HOST)
+      index.update([cri(40, 600, 0)])
+      // the pause is gone; a container of the first sandbox (its own PID namespace, started after
+      // that look) is all a later look finds there, and the runtime no longer names it
+      const [rest] = groupSandboxes([proc(650, 'sleep', {net: 40, ipc: 41, uts: 42, pid: 77})], HOST)
+      index.update([rest, cri(50, 700, 1)])
+      assert.deepEqual(index.get('netns:40')?.pod, {name: 'web-0', namespace: 'shop', uid: 'u-web', attempt: 0})
+      assert.equal(index.get('netns:50')?.replaces, 'netns:40')
+    })
+
     it('seen in the same scan, the lower attempt is the earlier one whatever the order', () => {
       const index = new SandboxIndex(HOST)
       index.update([cri(50, 700, 1), cri(40, 600, 0)])
