@@ -7,7 +7,7 @@
 // (perl-base is part of every Debian and Ubuntu system), given only numbers. Best effort: any
 // failure leaves bpftrace as it was.
 import {execFile} from 'node:child_process'
-import {readText} from '../proc/read.js'
+import {childrenOf, readText} from '../proc/read.js'
 
 /** The libraries that only compile: bpftrace does not run their code once the probes are attached. */
 const COMPILER_LIBRARY = /\/lib(?:LLVM|clang|clang-cpp|LLVM-\d+)[-.\w]*\.so[.\d]*$/
@@ -41,9 +41,24 @@ export interface PageOutResult {
   answer: string
 }
 
-/** Pages out bpftrace's compiler libraries; resolves undefined when there is nothing to do or it cannot be done. */
-export function pageOutCompiler(pid: number, perl = 'perl'): Promise<PageOutResult | undefined> {
+/**
+ * The process that maps the compiler: bpftrace itself, or, when `--bpftrace` is a wrapper that
+ * forks it (a script, a wrapper that measures it), the first such process below it (3 levels).
+ */
+export function compilerProcess(pid: number, depth = 3): {pid: number; ranges: Array<[number, number]>} | undefined {
   const ranges = compilerMappings(readText(`/proc/${pid}/maps`) ?? '')
+  if (ranges.length > 0) return {pid, ranges}
+  if (depth === 0) return undefined
+  for (const child of childrenOf(pid)) {
+    const found = compilerProcess(child, depth - 1)
+    if (found) return found
+  }
+  return undefined
+}
+
+/** Pages out bpftrace's compiler libraries; resolves undefined when there is nothing to do or it cannot be done. */
+export function pageOutCompiler(bpftracePid: number, perl = 'perl'): Promise<PageOutResult | undefined> {
+  const {pid, ranges} = compilerProcess(bpftracePid) ?? {pid: bpftracePid, ranges: []}
   if (ranges.length === 0 || ranges.length > 1024) return Promise.resolve(undefined)
   const args = ['-e', PERL, String(pid), ...ranges.flatMap(([from, len]) => [String(from), String(len)])]
   const asked = ranges.reduce((s, [, len]) => s + len, 0)
