@@ -1,6 +1,5 @@
 // Runs bpftrace as a child process: starts it with the program, drains its stdout (never
-// stopping for long: a reader that stops makes bpftrace lose events; while lines trickle in, it
-// takes them COALESCE_MS apart, all that came, instead of one at a time), knows when every
+// stopping: a reader that stops makes bpftrace lose events), knows when every
 // probe is attached (the BEGIN marker, not attached_probes), stops it without losing what was
 // generated (in-program exit, then SIGINT twice, then SIGKILL, each with a deadline), and never
 // leaves it running.
@@ -20,15 +19,6 @@ export interface RunnerOptions {
   stopStepMs?: number
 }
 
-/**
- * Less than this taken at once means bpftrace is not busy: what comes next is taken COALESCE_MS
- * later, all of it in one piece, so that a quiet node's lines are decoded a batch at a time
- * instead of one per wake-up (node's per-wake-up cost exceeds a line's). More is taken again as
- * soon as it comes (a busy bpftrace's pipe must not fill). The wait is far below the reorder
- * window (250 ms), which holds every line longer anyway.
- */
-const COALESCE_BELOW = 16 * 1024
-const COALESCE_MS = 40
 
 /** ms to wait at each step of the stop, by default */
 export const STOP_STEP_MS = 3000
@@ -112,7 +102,6 @@ export class BpftraceRunner extends EventEmitter {
   private stderrLines: string[] = []
   private stopRequested = false
   /** set while lines trickle in: the next take is due then */
-  private takeTimer?: NodeJS.Timeout
   private exitInfo?: RunnerExit
   private exited: Promise<RunnerExit>
   private resolveExit!: (e: RunnerExit) => void
@@ -147,10 +136,9 @@ export class BpftraceRunner extends EventEmitter {
     })
     this.child = child
     live.add(child)
-    // Paused mode: read() hands out everything buffered at once (the stream goes on reading
-    // the pipe meanwhile, up to its high-water mark).
-    child.stdout?.on('readable', () => {
-      if (!this.takeTimer) this.take()
+    child.stdout?.on('data', (chunk: Buffer) => {
+      if (this.held) this.held.push(['data', chunk])
+      else this.emit('data', chunk)
     })
     let partial = ''
     child.stderr?.setEncoding('utf8')
@@ -164,7 +152,6 @@ export class BpftraceRunner extends EventEmitter {
     })
     child.on('close', (code, signal) => {
       if (partial) this.noteStderr(partial)
-      clearTimeout(this.takeTimer)
       live.delete(child)
       this.exitInfo = {code, signal, requested: this.stopRequested, stderrTail: this.stderrTail()}
       if (this.held) this.held.push(['exit', this.exitInfo])
@@ -178,41 +165,6 @@ export class BpftraceRunner extends EventEmitter {
     const held = this.held ?? []
     this.held = undefined
     for (const [kind, value] of held) this.emit(kind, value)
-  }
-
-  /** Emits everything bpftrace wrote so far; after a small amount, takes the next COALESCE_MS later. */
-  private take(): void {
-    clearTimeout(this.takeTimer)
-    this.takeTimer = undefined
-    const stdout = this.child?.stdout
-    if (!stdout) return
-    let n = 0
-    for (let chunk = stdout.read() as Buffer | null; chunk !== null; chunk = stdout.read() as Buffer | null) {
-      n += chunk.length
-      if (this.held) this.held.push(['data', chunk])
-      else this.emit('data', chunk)
-    }
-    if (n > 0 && n < COALESCE_BELOW && !this.stopRequested) {
-      const stopped = this.reading(false)
-      this.takeTimer = setTimeout(() => {
-        if (stopped) this.reading(true)
-        this.take()
-      }, COALESCE_MS)
-    }
-  }
-
-  /**
-   * Stops or restarts reading bpftrace's pipe at the handle, as net.Socket does itself (pause()
-   * alone goes on reading into the stream's buffer, and each line still wakes node up). Whether
-   * it did: a handle without these methods is left reading.
-   */
-  private reading(on: boolean): boolean {
-    const handle = (this.child?.stdout as unknown as {_handle?: {reading?: boolean; readStart?: () => number; readStop?: () => number}} | undefined)?._handle
-    if (!handle || typeof handle.readStart !== 'function' || typeof handle.readStop !== 'function' || handle.reading === on) return false
-    handle.reading = on
-    if (on) handle.readStart()
-    else handle.readStop()
-    return true
   }
 
   private noteStderr(line: string): void {
@@ -238,8 +190,6 @@ export class BpftraceRunner extends EventEmitter {
     const child = this.child
     if (!child || this.exitInfo) return this.exited
     this.stopRequested = true
-    if (this.takeTimer) this.reading(true)
-    this.take()
     await stopBpftrace({exited: this.exited, signal: (sig) => child.kill(sig)}, drained, this.opts.stopStepMs)
     return this.exited
   }
