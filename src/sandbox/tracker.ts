@@ -21,6 +21,9 @@ export interface TrackerOptions {
   root?: string
 }
 
+/** how long an unnamed sandbox of a CRI node keeps the looks coming */
+const UNNAMED_LOOK_MS = 30_000
+
 export class SandboxTracker {
   readonly host: Record<NsType, number>
   readonly index: SandboxIndex
@@ -30,6 +33,8 @@ export class SandboxTracker {
   /** namespaces already looked at since the last scan, so a burst of events costs one look */
   private tried = new Set<string>()
   private stopped = false
+  /** per sandbox not named on a node with a CRI socket: when a look first found it so */
+  private unnamedSince = new Map<string, number>()
 
   constructor(private readonly opts: TrackerOptions = {}) {
     this.host = hostNamespaces(opts.root)
@@ -43,7 +48,31 @@ export class SandboxTracker {
     this.lastScan = Date.now()
     this.tried.clear()
     this.index.criPresent = this.opts.meta?.cri?.().endpoint !== undefined
-    return this.index.update(groupSandboxes(this.procs, this.host, this.opts.meta, this.opts.meta?.runtimePods?.()))
+    const ids = this.index.update(groupSandboxes(this.procs, this.host, this.opts.meta, this.opts.meta?.runtimePods?.()))
+    this.lookAgainWhileUnnamed()
+    return ids
+  }
+
+  /**
+   * A CRI pod made after the runtime was last asked is bare namespaces until a look after the
+   * runtime's next answer; its idle pause makes no event that would ask for one. So while a
+   * sandbox of a CRI node is unnamed, look again (2 s apart, the runtime asked in the background),
+   * for at most UNNAMED_LOOK_MS after it was first found.
+   */
+  private lookAgainWhileUnnamed(): void {
+    if (!this.index.criPresent) return
+    const now = Date.now()
+    let again = false
+    for (const s of this.index.all()) {
+      if (s.pod !== null) {
+        this.unnamedSince.delete(s.id)
+        continue
+      }
+      const since = this.unnamedSince.get(s.id) ?? now
+      this.unnamedSince.set(s.id, since)
+      if (now - since < UNNAMED_LOOK_MS) again = true
+    }
+    if (again) this.scheduleRescan()
   }
 
   get processes(): ProcEntry[] {
