@@ -22,6 +22,13 @@ import type {LostRecord} from './types.js'
 
 export type {DecodedRecord} from './output-queue.js'
 
+/**
+ * With heartbeats in the stream (bpf/control.bt), lines wait until every CPU's lines up to them
+ * have been read; at most this long behind the newest line (then they are released, and a line
+ * that still comes earlier is written late and counted in outOfOrder).
+ */
+const HEARTBEAT_CAP_NS = 5_000_000_000
+
 export interface DecoderOptions {
   /** kernel time (CLOCK_MONOTONIC ns, decimal) of t = 0; default: the first line's (the BEGIN marker) */
   baseNs?: string
@@ -34,12 +41,6 @@ export interface DecoderOptions {
    * behind a busy CPU's buffer); it shrinks back after 30 s of kernel time with no late line.
    */
   maxReorderWindowNs?: number
-  /**
-   * With heartbeats in the stream (bpf/control.bt), lines wait until every CPU's lines up to
-   * them have been read; at most this long behind the newest line (then they are released and
-   * a line that still comes earlier is counted late).
-   */
-  heartbeatCapNs?: number
   /**
    * The stream will carry heartbeats (a live trace of pausetrace's own program): lines wait for
    * them from the start, instead of a time window until the first one comes.
@@ -74,7 +75,6 @@ export class Decoder {
   private readonly time: EventTime
   private readonly window: ReorderWindow<Queued>
   private readonly watermark: CpuWatermark
-  private readonly capNs: number
   /** the latest t put out */
   private lastOutT = Number.NEGATIVE_INFINITY
   private readonly out = new OutputQueue()
@@ -88,7 +88,6 @@ export class Decoder {
     if (opts.baseNs !== undefined) this.time.start(opts.baseNs)
     this.window = new ReorderWindow<Queued>(this.stats, opts.reorderWindowNs ?? 250_000_000, opts.maxReorderWindowNs ?? 2_000_000_000)
     this.watermark = new CpuWatermark(() => this.time.baseMod15, opts.heartbeats ?? false)
-    this.capNs = opts.heartbeatCapNs ?? 5_000_000_000
     this.processes = new ProcessTable(opts.resolver, opts.classifier, (pidns, innerPid) => this.heldReaps.learned({kind: 'host-pid', pidns, innerPid}))
     this.signals = new SignalJoin(this.stats, this.processes, this.time, this.out)
     this.heldReaps = new HeldReaps(this.stats, this.out, (t, w, reaper) => this.tryReap(t, w, reaper))
@@ -186,7 +185,7 @@ export class Decoder {
     const w = this.watermark
     if (w.noneBy(now)) this.stats.noHeartbeats = true
     if (!w.active) return now - this.window.sizeNs
-    if (w.upTo < now - this.capNs) w.forceTo(now - this.capNs)
+    if (w.upTo < now - HEARTBEAT_CAP_NS) w.forceTo(now - HEARTBEAT_CAP_NS)
     return w.upTo
   }
 

@@ -128,8 +128,6 @@ export function needsTraceableFunctions(info: Pick<BpftraceInfo, 'major' | 'mino
   }
 }
 
-export const RAW_TRACEPOINT_FUNCTIONS = ['__probestub_signal_generate', '__traceiter_signal_generate']
-
 /** The functions --traceable-functions must name for the raw tracepoints a program attaches. */
 export function traceableFunctions(program: string): string[] {
   const names = new Set([...program.matchAll(/\brawtracepoint:(\w+)/g)].map((m) => m[1]))
