@@ -134,6 +134,7 @@ export class LiveTrace {
   }
 
   private send(r: DecodedRecord): void {
+    this.heap?.note()
     if (r.type === 'event') {
       if (!eventInSandboxes(r, this.opts.filters, (id) => this.tracker.index.get(id))) return
       for (const p of procsOf(r)) if (p.sandbox && this.written.get(p.sandbox) !== this.tracker.index.versions.get(p.sandbox)) this.sendSandbox(p.sandbox)

@@ -3,7 +3,7 @@
 import os from 'node:os'
 import {hasRawTracepoints, kernelHasPidFlexArray, type BpftraceInfo} from '../probe/bpftrace.js'
 import {BpftraceRunner, STOP_STEP_MS, type RunnerExit} from '../probe/runner.js'
-import {LineSplitter} from '../stream/lines.js'
+import {LineSplitter, type LineSink} from '../stream/lines.js'
 import {parseBpftraceLine} from '../stream/bpftrace-json.js'
 import {Decoder, type DecodedRecord, type DecoderStats} from '../events/decoder.js'
 import type {Classifier, ProcResolver} from '../events/process-info.js'
@@ -14,6 +14,16 @@ import {nsInode} from '../proc/read.js'
 import {planTrace, type PrestartedTrace, type TracePlan} from './plan.js'
 import {startMark} from '../util/start-log.js'
 import {pageOutCompiler, type PageOutResult} from '../probe/pageout.js'
+
+/** the decoder's clock, while bpftrace's output comes */
+const TICK_MS = 100
+/**
+ * Ticks with no output of bpftrace's before the clock stops: by then the decoder holds nothing a
+ * tick could release (lines wait at most the heartbeat cap, 5 s, held reaps up to the reorder
+ * window's 2 s more); the next output starts it again. A trace with nothing to trace never wakes
+ * node up for it.
+ */
+const IDLE_TICKS = 150
 
 export interface SessionOptions {
   bpftrace: BpftraceInfo
@@ -52,6 +62,10 @@ export class TraceSession {
   private reason?: StopReason
   private stopping?: Promise<SessionResult>
   private ticker?: NodeJS.Timeout
+  /** ticks since bpftrace's output last came */
+  private idleTicks = 0
+  /** the clock runs once attached (set then) */
+  private startTicker?: () => void
   private lost = 0
   startedAt = new Date()
   /** the page-out of bpftrace's compiler libraries, once asked (awaited before the end: no perl outlives a trace) */
@@ -124,14 +138,18 @@ export class TraceSession {
         this.opts.onRecord(r)
       }
     }
+    // each line straight to the decoder as it is split (no list of lines per read)
+    const lines: LineSink = {
+      line: (text) => {
+        const rec = parseBpftraceLine(text)
+        if (rec) emit(decoder.push(rec))
+      },
+      overlong: () => emit(decoder.pushOverlong()),
+    }
     runner.on('data', (chunk: Buffer) => {
-      for (const item of splitter.push(chunk)) {
-        if (item.kind === 'overlong') emit(decoder.pushOverlong())
-        else {
-          const rec = parseBpftraceLine(item.text)
-          if (rec) emit(decoder.push(rec))
-        }
-      }
+      this.idleTicks = 0
+      if (!this.ticker) this.startTicker?.()
+      splitter.feed(chunk, lines)
       if (decoder.marker && !begun) {
         begun = true
         startMark('BEGIN line read')
@@ -139,12 +157,7 @@ export class TraceSession {
       }
     })
     runner.on('exit', () => {
-      for (const item of splitter.end()) {
-        if (item.kind === 'line') {
-          const rec = parseBpftraceLine(item.text)
-          if (rec) emit(decoder.push(rec))
-        } else emit(decoder.pushOverlong())
-      }
+      splitter.finish(lines)
       emit(decoder.finish())
     })
     if (!usable) {
@@ -169,8 +182,14 @@ export class TraceSession {
       await runner.stop()
       throw new LayoutError()
     }
-    this.ticker = setInterval(() => emit(decoder.tick(process.hrtime.bigint().toString())), 100)
-    this.ticker.unref()
+    this.startTicker = () => {
+      this.ticker = setInterval(() => {
+        if (++this.idleTicks > IDLE_TICKS) this.stopTicker()
+        else emit(decoder.tick(process.hrtime.bigint().toString()))
+      }, TICK_MS)
+      this.ticker.unref()
+    }
+    this.startTicker()
     // bpftrace's compiler is not needed any more: its pages out of bpftrace's memory (pageout.ts)
     if (runner.pid !== undefined) this.pageOut = pageOutCompiler(runner.pid)
   }
@@ -187,7 +206,8 @@ export class TraceSession {
   async done(): Promise<SessionResult> {
     const runner = this.runner as BpftraceRunner
     const exit = await runner.wait()
-    clearInterval(this.ticker)
+    this.startTicker = undefined
+    this.stopTicker()
     await this.pageOut
     const decoder = this.decoder as Decoder
     const reason: StopReason = this.reason ?? 'bpftrace-exit'
@@ -215,6 +235,11 @@ export class TraceSession {
 
   kill(): void {
     this.runner?.kill()
+  }
+
+  private stopTicker(): void {
+    clearInterval(this.ticker)
+    this.ticker = undefined
   }
 }
 

@@ -22,6 +22,8 @@ export interface WriterOptions {
 }
 
 const FLUSH_BYTES = 64 * 1024
+/** a record waits at most this long in the buffer */
+const FLUSH_MS = 200
 
 export class TraceWriter {
   /** bytes of NDJSON written so far (before compression) */
@@ -46,8 +48,6 @@ export class TraceWriter {
     for (const s of [out, file, gz, stdout]) s?.on('error', (err: Error) => {
       this.error ??= err
     })
-    this.timer = setInterval(() => this.flush(), 200)
-    this.timer.unref()
   }
 
   static open(path: string, opts: WriterOptions = {}): TraceWriter {
@@ -74,6 +74,15 @@ export class TraceWriter {
     this.bytes += n
     this.records++
     if (this.bufBytes >= FLUSH_BYTES) this.flush()
+    // armed by a record while none is armed, not on an interval: a trace with nothing to write
+    // never wakes node up for the file
+    if (!this.timer) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined
+        this.flush()
+      }, FLUSH_MS)
+      this.timer.unref()
+    }
   }
 
   flush(): void {
@@ -99,7 +108,7 @@ export class TraceWriter {
 
   /** Flushes and closes; resolves once the bytes are on disk (or rejects with the write error). */
   async close(): Promise<void> {
-    clearInterval(this.timer)
+    clearTimeout(this.timer)
     this.flush()
     if (this.path === '-') {
       if (this.gz) await new Promise<void>((resolve) => this.gz?.end(resolve))
