@@ -190,6 +190,9 @@ export class TraceSession {
       this.ticker.unref()
     }
     this.startTicker()
+    // bpftrace's output is now taken in batches while it trickles (runner.ts), not before: the
+    // BEGIN line is read at once
+    runner.coalesce()
     // bpftrace's compiler is not needed any more: its pages out of bpftrace's memory (pageout.ts)
     if (runner.pid !== undefined) this.pageOut = pageOutCompiler(runner.pid)
   }

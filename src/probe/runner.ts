@@ -1,5 +1,6 @@
 // Runs bpftrace as a child process: starts it with the program, drains its stdout (never
-// stopping: a reader that stops makes bpftrace lose events), knows when every
+// stopping while it is busy: a reader that stops makes bpftrace lose events; while it trickles,
+// what it wrote is taken in batches), knows when every
 // probe is attached (the BEGIN marker, not attached_probes), stops it without losing what was
 // generated (in-program exit, then SIGINT twice, then SIGKILL, each with a deadline), and never
 // leaves it running.
@@ -19,6 +20,24 @@ export interface RunnerOptions {
   stopStepMs?: number
 }
 
+
+/**
+ * Batches while bpftrace's output trickles: a take of less than COALESCE_BELOW bytes, while less
+ * than COALESCE_RATE bytes came in the last second, stops reading the pipe for COALESCE_MS; then
+ * all that came is taken in one piece. A quiet node's lines are decoded a batch per wake-up
+ * instead of one per wake-up. A busy bpftrace is never made to wait: once COALESCE_RATE came
+ * within a second, no take waits for a second, whatever the size of each read (an earlier
+ * version judged each read alone: small and large reads alternating under `watch` paused a fast
+ * stream until bpftrace lost events). During a wait at most COALESCE_RATE × COALESCE_MS (10 KiB)
+ * is expected in the pipe, against its 64 KiB; a burst that starts during one waits at most
+ * COALESCE_MS, in bpftrace's buffers. The reorder window holds every line longer anyway.
+ */
+const COALESCE_BELOW = 16 * 1024
+const COALESCE_RATE = 256 * 1024
+const COALESCE_MS = 40
+/** the input's rate is counted over the last second in slots of this many ms */
+const RATE_SLOT_MS = 100
+const RATE_SLOTS = 10
 
 /** ms to wait at each step of the stop, by default */
 export const STOP_STEP_MS = 3000
@@ -101,7 +120,15 @@ export class BpftraceRunner extends EventEmitter {
   private child?: ChildProcess
   private stderrLines: string[] = []
   private stopRequested = false
-  /** set while lines trickle in: the next take is due then */
+  /** set while reading waits (coalescing): the next take is due then */
+  private takeTimer?: NodeJS.Timeout
+  /** batches while the output trickles, once asked (coalesce()) */
+  private coalescing = false
+  /** bytes taken per RATE_SLOT_MS over the last second, a ring (the input's rate) */
+  private readonly slots = new Float64Array(RATE_SLOTS)
+  private slot = 0
+  /** times reading waited (coalesce()) */
+  waits = 0
   private exitInfo?: RunnerExit
   private exited: Promise<RunnerExit>
   private resolveExit!: (e: RunnerExit) => void
@@ -136,9 +163,10 @@ export class BpftraceRunner extends EventEmitter {
     })
     this.child = child
     live.add(child)
-    child.stdout?.on('data', (chunk: Buffer) => {
-      if (this.held) this.held.push(['data', chunk])
-      else this.emit('data', chunk)
+    // Paused mode: read() hands out everything buffered at once, and reading stopped at the
+    // handle stays stopped (in flowing mode the stream starts it again at once)
+    child.stdout?.on('readable', () => {
+      if (!this.takeTimer) this.take()
     })
     let partial = ''
     child.stderr?.setEncoding('utf8')
@@ -152,12 +180,68 @@ export class BpftraceRunner extends EventEmitter {
     })
     child.on('close', (code, signal) => {
       if (partial) this.noteStderr(partial)
+      clearTimeout(this.takeTimer)
+      this.takeTimer = undefined
       live.delete(child)
       this.exitInfo = {code, signal, requested: this.stopRequested, stderrTail: this.stderrTail()}
       if (this.held) this.held.push(['exit', this.exitInfo])
       else this.emit('exit', this.exitInfo)
       this.resolveExit(this.exitInfo)
     })
+  }
+
+  /** From now on, output that trickles is taken in batches (see COALESCE_MS); until now, each read at once. */
+  coalesce(): void {
+    this.coalescing = true
+  }
+
+  /** Emits everything bpftrace wrote so far; after a small take while the output trickles, stops reading for COALESCE_MS. */
+  private take(): void {
+    this.takeTimer = undefined
+    const stdout = this.child?.stdout
+    if (!stdout) return
+    let n = 0
+    for (let chunk = stdout.read() as Buffer | null; chunk !== null; chunk = stdout.read() as Buffer | null) {
+      n += chunk.length
+      if (this.held) this.held.push(['data', chunk])
+      else this.emit('data', chunk)
+    }
+    // nothing taken: no wait (two waits in a row with no read between would starve the reader)
+    if (n === 0 || !this.coalescing || this.stopRequested) return
+    if (this.lastSecond(n) >= COALESCE_RATE || n >= COALESCE_BELOW) return
+    if (!this.reading(false)) return
+    this.waits++
+    this.takeTimer = setTimeout(() => {
+      this.reading(true)
+      this.take()
+    }, COALESCE_MS)
+  }
+
+  /** Counts `n` bytes taken now; the bytes taken in the last second, these included. */
+  private lastSecond(n: number): number {
+    const slots = this.slots
+    const now = Math.floor(performance.now() / RATE_SLOT_MS)
+    // the slots between the last take and now held nothing
+    for (let s = Math.max(this.slot + 1, now - RATE_SLOTS + 1); s <= now; s++) slots[s % RATE_SLOTS] = 0
+    this.slot = now
+    slots[now % RATE_SLOTS] += n
+    let sum = 0
+    for (let i = 0; i < RATE_SLOTS; i++) sum += slots[i]
+    return sum
+  }
+
+  /**
+   * Stops or restarts reading bpftrace's pipe at the handle, as net.Socket does itself (pause()
+   * alone goes on reading into the stream's buffer, and each line still wakes node up). Whether
+   * it did: a handle without these methods is left reading.
+   */
+  private reading(on: boolean): boolean {
+    const handle = (this.child?.stdout as unknown as {_handle?: {reading?: boolean; readStart?: () => number; readStop?: () => number}} | undefined)?._handle
+    if (!handle || typeof handle.readStart !== 'function' || typeof handle.readStop !== 'function' || handle.reading === on) return false
+    handle.reading = on
+    if (on) handle.readStart()
+    else handle.readStop()
+    return true
   }
 
   /** Emits what was held since start({hold: true}), in order, then emits as it comes. */
@@ -190,6 +274,12 @@ export class BpftraceRunner extends EventEmitter {
     const child = this.child
     if (!child || this.exitInfo) return this.exited
     this.stopRequested = true
+    // a stop takes everything at once from now on
+    if (this.takeTimer) {
+      clearTimeout(this.takeTimer)
+      this.reading(true)
+      this.take()
+    }
     await stopBpftrace({exited: this.exited, signal: (sig) => child.kill(sig)}, drained, this.opts.stopStepMs)
     return this.exited
   }
