@@ -1,8 +1,8 @@
 // The time up to which every CPU's lines have been read (see bpf/control.bt). bpftrace 0.17
 // reads its per-CPU buffers one at a time, so a busy CPU can hold the others' lines back for
 // seconds; a time-based window cannot know when they are all in. Here each `H` line (kernel
-// time h) is followed by the time of the last line each CPU had printed when bpftrace read the
-// map, at or after h. Each CPU's buffer is read in order, so once the line of every CPU's time
+// time h) carries the time of the last line each CPU had printed at h (in older recordings a
+// print of the map follows it, read at or after h). Each CPU's buffer is read in order, so once the line of every CPU's time
 // has been read, every line printed before h has been: the decoder may release up to h.
 // Pure; times are t (ns since the trace's base), the map's values the kernel's ns modulo 10^15.
 import type {MapEntry} from '../stream/bpftrace-json.js'
@@ -36,6 +36,8 @@ export class CpuWatermark {
   reached = 0
   /** t of an H line whose map has not come yet */
   private pendingH?: number
+  /** a heartbeat whose final line has not come yet */
+  private pendingLines?: Beat
   /** times of lines read above upTo, for the maps still to come */
   private readonly read = new Set<number>()
   /** the same times in the order they were read, to forget them once below upTo */
@@ -83,17 +85,34 @@ export class CpuWatermark {
     return true
   }
 
-  /** The @lp map that follows an H line. */
+  /** The @lp map that follows an H line (the older form, and a program that did not know the CPUs). */
   lastPrinted(entries: MapEntry[]): void {
     const h = this.pendingH
     if (h === undefined) return
     this.pendingH = undefined
     const missing = new Set<number>()
-    for (const e of entries) {
-      if (e.value === 0) continue // that CPU printed nothing yet
-      const t = this.tOf(e.value)
-      if (t > this.upTo && !this.read.has(t)) missing.add(t)
-    }
+    for (const e of entries) this.need(missing, e.value)
+    this.complete(h, missing)
+  }
+
+  /** One line of a heartbeat at t carrying CPUs' latest times (`last`: its final line). */
+  heartbeatLine(h: number, times: number[], last: boolean): void {
+    this.active = this.heard = true
+    let missing = this.pendingLines
+    if (missing === undefined || missing.h !== h) missing = this.pendingLines = {h, missing: new Set<number>()}
+    for (const v of times) this.need(missing.missing, v)
+    if (!last) return
+    this.pendingLines = undefined
+    this.complete(h, missing.missing)
+  }
+
+  private need(missing: Set<number>, value: number): void {
+    if (value === 0) return // that CPU printed nothing yet
+    const t = this.tOf(value)
+    if (t > this.upTo && !this.read.has(t)) missing.add(t)
+  }
+
+  private complete(h: number, missing: Set<number>): void {
     this.beats.push({h, missing})
     if (missing.size === 0) this.reach(this.beats.length - 1)
   }

@@ -120,7 +120,8 @@ export class Decoder {
           break
         }
         if (line.tag === 'H') {
-          this.watermark.heartbeat(this.time.since(line.ns))
+          if (line.times) this.watermark.heartbeatLine(this.time.since(line.ns), line.times, line.last === true)
+          else this.watermark.heartbeat(this.time.since(line.ns))
           break
         }
         // A signal's target is looked up now, not after the reorder window: it may be gone by then.

@@ -6,6 +6,7 @@ import {readFileSync} from 'node:fs'
 import {gunzipSync} from 'node:zlib'
 import {decodeText, fixturePath} from '../helpers/fixtures.js'
 import {assertValidRecords} from '../helpers/schema.js'
+import {parseRawLine} from '../../src/events/raw.js'
 import {CpuWatermark} from '../../src/events/cpu-watermark.js'
 import type {DecodedRecord} from '../../src/events/decoder.js'
 import type {MapEntry} from '../../src/stream/bpftrace-json.js'
@@ -61,6 +62,17 @@ describe('time order across CPUs (heartbeats)', () => {
       // the excerpt spans < 3 s: everything waited for the end, in order
       assert.equal(behind(records), 0)
       assert.equal(decoder.stats.noHeartbeats, undefined)
+    })
+  })
+
+  describe('the H line', () => {
+    it('parses both forms: the times after the ns (final line or not), and the older bare `H <ns>` a map follows', () => {
+      assert.deepEqual(parseRawLine('H 285706012345678 1 0 285706011000000 1 0\n'), {tag: 'H', ns: '285706012345678', last: true, times: [285706011000000, 0]})
+      assert.deepEqual(parseRawLine('H 285706012345678 0 16 5\n'), {tag: 'H', ns: '285706012345678', last: false, times: [5]})
+      assert.deepEqual(parseRawLine('H 285706012345678\n'), {tag: 'H', ns: '285706012345678'})
+      assert.equal(parseRawLine('H 285706012345678 2 0 5\n').tag, 'bad')
+      assert.equal(parseRawLine('H 285706012345678 1 0\n').tag, 'bad')
+      assert.equal(parseRawLine('H 285706012345678 1 0 x\n').tag, 'bad')
     })
   })
 
@@ -130,6 +142,22 @@ describe('time order across CPUs (heartbeats)', () => {
       w.heartbeat(90e6)
       w.lastPrinted([{key: ['0'], value: 30e6}])
       assert.equal(w.upTo, 89e6)
+    })
+
+    it('a heartbeat whose line carries the times (16 CPUs to a line): complete at its final line, once every time is read', () => {
+      const w = make()
+      const mod = (t: number): number => (base + t) % 1e15
+      w.line(10e6)
+      w.heartbeatLine(100e6, [mod(10e6), 0, ...Array.from({length: 14}, () => 0)], false)
+      assert.equal(w.waiting, 0, 'not complete before its final line')
+      w.heartbeatLine(100e6, [mod(60e6)], true) // CPU 16's line at 60 ms is still in its buffer
+      assert.equal(w.upTo, Number.NEGATIVE_INFINITY)
+      assert.equal(w.waiting, 1)
+      w.line(60e6)
+      assert.equal(w.upTo, 99e6)
+      w.heartbeatLine(200e6, [mod(10e6), mod(60e6)], true) // nothing printed since: complete at once
+      assert.equal(w.upTo, 199e6)
+      assert.equal(w.reached, 2)
     })
 
     it('expected heartbeats that never come: given up after 3 s of stream, not before', () => {
