@@ -129,8 +129,9 @@ export class Decoder {
         // a line without an actor (e.g. a heartbeat) has none to remember.
         if (line.tag === 'F') this.processes.sawFork(line.actor, line.childTid)
         else if ('actor' in line) this.processes.sawActor(line.actor)
-        // An exec whose file name read back empty: its new name now, while it likely still runs.
-        if (line.tag === 'X' && !line.filename) line.comm = this.processes.commNow(line.actor.tid) ?? ''
+        // An exec whose file name read back empty, from a program that did not print its comm (an
+        // older recording's X line): its new name now, while it likely still runs.
+        if (line.tag === 'X' && !line.filename && line.comm === undefined) line.comm = this.processes.commNow(line.actor.tid) ?? ''
         if (line.tag === 'G') {
           if (line.target) this.processes.update(line.target, line.targetComm)
           else this.processes.findTarget(line.targetTid, line.targetComm)

@@ -22,7 +22,7 @@ export type RawLine =
   | (Base & {tag: 'E'; exitCode: number; groupDead: boolean; how: number; actor: Actor; comm: string})
   | (Base & {tag: 'W'; syscall: number; ret: number; status: number; options: number; which: number; upid: number; siPid: number; siCode: number; siStatus: number; actor: Actor; comm: string})
   | (Base & {tag: 'F'; childTid: number; thread: boolean; actor: Actor; comm: string})
-  /** comm: the new name from the live system, when the file name read back empty (set when read) */
+  /** comm: the new name when the file name read back empty (a `Y` line's, or from the live system for an older X line) */
   | (Base & {tag: 'X'; oldTid: number; actor: Actor; filename: string; comm?: string})
 
 export type RawParse = RawLine | {tag: 'bad'; reason: string}
@@ -165,6 +165,13 @@ export function parseRawLine(printf: string): RawParse {
       const oldTid = f.int()
       line = {tag, ns, oldTid, actor: actorOf(f), filename: ''}
       line.filename = f.rest()
+      break
+    }
+    case 'Y': {
+      // an exec whose file name read back empty, with the new comm in its place: an X line
+      const oldTid = f.int()
+      line = {tag: 'X', ns, oldTid, actor: actorOf(f), filename: ''}
+      line.comm = f.rest()
       break
     }
     default:
