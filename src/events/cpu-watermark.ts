@@ -7,8 +7,13 @@
 // Pure; times are t (ns since the trace's base), the map's values the kernel's ns modulo 10^15.
 import type {MapEntry} from '../stream/bpftrace-json.js'
 
-/** A probe prints its line and then marks its time: a line printed just before the map was read carries an earlier time than the map shows, by at most one probe's run (µs, preemption off). */
-const MARGIN_NS = 1_000_000
+/**
+ * A probe reads its time, prints its line, then marks that time as its CPU's latest: a line whose
+ * probe was running when the heartbeat read the marks carries an earlier time than they show, by
+ * one probe's run (µs) — unless the probe was held up in between (a virtual CPU taken away by the
+ * hypervisor: a 1 ms margin let one line in a million through once on a loaded 2-CPU VM).
+ */
+const MARGIN_NS = 10_000_000
 
 const MOD = 1e15
 
