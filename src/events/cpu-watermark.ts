@@ -1,14 +1,19 @@
 // The time up to which every CPU's lines have been read (see bpf/control.bt). bpftrace 0.17
 // reads its per-CPU buffers one at a time, so a busy CPU can hold the others' lines back for
 // seconds; a time-based window cannot know when they are all in. Here each `H` line (kernel
-// time h) is followed by the time of the last line each CPU had printed when bpftrace read the
-// map, at or after h. Each CPU's buffer is read in order, so once the line of every CPU's time
+// time h) carries the time of the last line each CPU had printed at h (in older recordings a
+// print of the map follows it, read at or after h). Each CPU's buffer is read in order, so once the line of every CPU's time
 // has been read, every line printed before h has been: the decoder may release up to h.
 // Pure; times are t (ns since the trace's base), the map's values the kernel's ns modulo 10^15.
 import type {MapEntry} from '../stream/bpftrace-json.js'
 
-/** A probe prints its line and then marks its time: a line printed just before the map was read carries an earlier time than the map shows, by at most one probe's run (µs, preemption off). */
-const MARGIN_NS = 1_000_000
+/**
+ * A probe reads its time, prints its line, then marks that time as its CPU's latest: a line whose
+ * probe was running when the heartbeat read the marks carries an earlier time than they show, by
+ * one probe's run (µs) — unless the probe was held up in between (a virtual CPU taken away by the
+ * hypervisor: a 1 ms margin let one line in a million through once on a loaded 2-CPU VM).
+ */
+const MARGIN_NS = 10_000_000
 
 const MOD = 1e15
 
@@ -36,9 +41,13 @@ export class CpuWatermark {
   reached = 0
   /** t of an H line whose map has not come yet */
   private pendingH?: number
-  /** times of lines read above upTo, for the maps still to come */
-  private readonly read = new Set<number>()
-  /** the same times in the order they were read, to forget them once below upTo */
+  /** a heartbeat whose final line has not come yet */
+  private pendingLines?: Beat
+  /**
+   * times of lines read (above upTo when read), in the order they were read, for the heartbeats
+   * still to come: searched once per heartbeat rather than kept in a set, which cost every line
+   * an insertion and a deletion (~1 µs a line on the million stream)
+   */
   private readonly readOrder: number[] = []
   private readHead = 0
   private readonly beats: Beat[] = []
@@ -53,7 +62,6 @@ export class CpuWatermark {
   /** A line of the trace was read. */
   line(t: number): void {
     if (t <= this.upTo) return
-    this.read.add(t)
     this.readOrder.push(t)
     // Before the first heartbeat (or in a stream without any): only the latest lines, for the first map.
     if (!this.active && this.readOrder.length > 2 * PRE_HEARTBEAT_KEPT) this.keepLatest()
@@ -83,17 +91,37 @@ export class CpuWatermark {
     return true
   }
 
-  /** The @lp map that follows an H line. */
+  /** The @lp map that follows an H line (the older form, and a program that did not know the CPUs). */
   lastPrinted(entries: MapEntry[]): void {
     const h = this.pendingH
     if (h === undefined) return
     this.pendingH = undefined
     const missing = new Set<number>()
-    for (const e of entries) {
-      if (e.value === 0) continue // that CPU printed nothing yet
-      const t = this.tOf(e.value)
-      if (t > this.upTo && !this.read.has(t)) missing.add(t)
-    }
+    for (const e of entries) this.need(missing, e.value)
+    this.complete(h, missing)
+  }
+
+  /** One line of a heartbeat at t carrying CPUs' latest times (`last`: its final line). */
+  heartbeatLine(h: number, times: number[], last: boolean): void {
+    this.active = this.heard = true
+    let missing = this.pendingLines
+    if (missing === undefined || missing.h !== h) missing = this.pendingLines = {h, missing: new Set<number>()}
+    for (const v of times) this.need(missing.missing, v)
+    if (!last) return
+    this.pendingLines = undefined
+    this.complete(h, missing.missing)
+  }
+
+  private need(missing: Set<number>, value: number): void {
+    if (value === 0) return // that CPU printed nothing yet
+    const t = this.tOf(value)
+    if (t > this.upTo) missing.add(t)
+  }
+
+  /** A heartbeat's CPU times are all in: those read already are not missing. */
+  private complete(h: number, missing: Set<number>): void {
+    const order = this.readOrder
+    for (let i = this.readHead; i < order.length && missing.size > 0; i++) missing.delete(order[i])
     this.beats.push({h, missing})
     if (missing.size === 0) this.reach(this.beats.length - 1)
   }
@@ -123,14 +151,14 @@ export class CpuWatermark {
   }
 
   private keepLatest(): void {
-    const drop = this.readOrder.splice(0, this.readOrder.length - PRE_HEARTBEAT_KEPT)
-    for (const t of drop) this.read.delete(t)
+    this.readOrder.splice(0, this.readOrder.length - PRE_HEARTBEAT_KEPT)
     this.readHead = 0
   }
 
+  /** Drops the times read below upTo from the front (one above it stops this until upTo passes it: harmless, only searched). */
   private forget(): void {
     const order = this.readOrder
-    while (this.readHead < order.length && order[this.readHead] <= this.upTo) this.read.delete(order[this.readHead++])
+    while (this.readHead < order.length && order[this.readHead] <= this.upTo) this.readHead++
     if (this.readHead > 4096 && this.readHead * 2 > order.length) {
       order.splice(0, this.readHead)
       this.readHead = 0

@@ -120,7 +120,8 @@ export class Decoder {
           break
         }
         if (line.tag === 'H') {
-          this.watermark.heartbeat(this.time.since(line.ns))
+          if (line.times) this.watermark.heartbeatLine(this.time.since(line.ns), line.times, line.last === true)
+          else this.watermark.heartbeat(this.time.since(line.ns))
           break
         }
         // A signal's target is looked up now, not after the reorder window: it may be gone by then.
@@ -128,8 +129,9 @@ export class Decoder {
         // a line without an actor (e.g. a heartbeat) has none to remember.
         if (line.tag === 'F') this.processes.sawFork(line.actor, line.childTid)
         else if ('actor' in line) this.processes.sawActor(line.actor)
-        // An exec whose file name read back empty: its new name now, while it likely still runs.
-        if (line.tag === 'X' && !line.filename) line.comm = this.processes.commNow(line.actor.tid) ?? ''
+        // An exec whose file name read back empty, from a program that did not print its comm (an
+        // older recording's X line): its new name now, while it likely still runs.
+        if (line.tag === 'X' && !line.filename && line.comm === undefined) line.comm = this.processes.commNow(line.actor.tid) ?? ''
         if (line.tag === 'G') {
           if (line.target) this.processes.update(line.target, line.targetComm)
           else this.processes.findTarget(line.targetTid, line.targetComm)

@@ -20,14 +20,17 @@ export class MinHeap<T> {
 
   push(item: HeapItem<T>): void {
     const a = this.a
+    // sift up with a hole: parents move down, the item is written once
+    let i = a.length
     a.push(item)
-    let i = a.length - 1
     while (i > 0) {
       const p = (i - 1) >> 1
-      if (!less(a[i], a[p])) break
-      ;[a[i], a[p]] = [a[p], a[i]]
+      const parent = a[p]
+      if (!less(item, parent)) break
+      a[i] = parent
       i = p
     }
+    a[i] = item
   }
 
   pop(): HeapItem<T> | undefined {
@@ -35,19 +38,21 @@ export class MinHeap<T> {
     if (a.length === 0) return undefined
     const top = a[0]
     const last = a.pop() as HeapItem<T>
-    if (a.length > 0) {
-      a[0] = last
+    const n = a.length
+    if (n > 0) {
+      // sift the last item down from the root with a hole
       let i = 0
       for (;;) {
         const l = 2 * i + 1
+        if (l >= n) break
         const r = l + 1
-        let m = i
-        if (l < a.length && less(a[l], a[m])) m = l
-        if (r < a.length && less(a[r], a[m])) m = r
-        if (m === i) break
-        ;[a[i], a[m]] = [a[m], a[i]]
+        const m = r < n && less(a[r], a[l]) ? r : l
+        const child = a[m]
+        if (!less(child, last)) break
+        a[i] = child
         i = m
       }
+      a[i] = last
     }
     return top
   }

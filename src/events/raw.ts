@@ -11,14 +11,18 @@ interface Base {
 export type RawLine =
   | (Base & {tag: 'P'; level: number; pidns: number; netns: number})
   | (Base & {tag: 'Q'})
-  | (Base & {tag: 'H'})
+  /**
+   * A heartbeat (bpf/control.bt): `times` are each online CPU's latest line time (modulo 10^15),
+   * `last` marks a heartbeat's final line; both absent in the older form that a print(@lp) follows.
+   */
+  | (Base & {tag: 'H'; last?: boolean; times?: number[]})
   | (Base & {tag: 'S'; enterNs: string; via: number; a1: number; a2: number; sig: number; ret: number; pgid: number; suppressed: number; actor: Actor; comm: string})
   | (Base & {tag: 'G'; enterNs: string; sig: number; code: number; result: number; group: number; targetTid: number; target: Actor | null; actor: Actor; targetComm: string})
   | (Base & {tag: 'D'; sig: number; code: number; handler: number; actor: Actor; comm: string})
   | (Base & {tag: 'E'; exitCode: number; groupDead: boolean; how: number; actor: Actor; comm: string})
   | (Base & {tag: 'W'; syscall: number; ret: number; status: number; options: number; which: number; upid: number; siPid: number; siCode: number; siStatus: number; actor: Actor; comm: string})
   | (Base & {tag: 'F'; childTid: number; thread: boolean; actor: Actor; comm: string})
-  /** comm: the new name from the live system, when the file name read back empty (set when read) */
+  /** comm: the new name when the file name read back empty (a `Y` line's, or from the live system for an older X line) */
   | (Base & {tag: 'X'; oldTid: number; actor: Actor; filename: string; comm?: string})
 
 export type RawParse = RawLine | {tag: 'bad'; reason: string}
@@ -85,6 +89,17 @@ function actorOf(f: Fields): Actor {
   }
 }
 
+/** `H <ns> <last> <cpu> <time> ...` after the ns. */
+function heartbeatLine(f: Fields, ns: string): RawParse {
+  const last = f.int()
+  const times: number[] = []
+  while (f.ok && !f.atEnd) {
+    f.int() // the CPU's number: only its time matters
+    times.push(f.int())
+  }
+  return f.ok && (last === 0 || last === 1) ? {tag: 'H', ns, last: last === 1, times} : bad('bad H line')
+}
+
 export function parseRawLine(printf: string): RawParse {
   const text = printf.endsWith('\n') ? printf.slice(0, -1) : printf
   const tag = text.charAt(0)
@@ -97,6 +112,7 @@ export function parseRawLine(printf: string): RawParse {
   }
   if (tag === 'Q' || tag === 'H') {
     const ns = f.str()
+    if (tag === 'H' && f.ok && !f.atEnd) return heartbeatLine(f, ns)
     return f.ok && f.atEnd ? {tag, ns} : bad(`bad ${tag} line`)
   }
   let line: RawLine
@@ -149,6 +165,13 @@ export function parseRawLine(printf: string): RawParse {
       const oldTid = f.int()
       line = {tag, ns, oldTid, actor: actorOf(f), filename: ''}
       line.filename = f.rest()
+      break
+    }
+    case 'Y': {
+      // an exec whose file name read back empty, with the new comm in its place: an X line
+      const oldTid = f.int()
+      line = {tag: 'X', ns, oldTid, actor: actorOf(f), filename: ''}
+      line.comm = f.rest()
       break
     }
     default:

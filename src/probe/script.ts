@@ -201,6 +201,7 @@ export function buildScript(opts: ScriptOptions): string {
     .replaceAll('@MARK', '@lp[cpu] = $now % 1000000000000000;')
     // a sum that changes whenever a CPU prints (each @lp only grows, but at the wrap every 11.6 days); `@ls + 1` when the CPUs are not known
     .replaceAll('@LP_SUM', cpus.length > 0 ? cpus.map((c) => `(uint64)@lp[${c}]`).join(' + ') : '@ls + 1')
+    .replaceAll('@HEARTBEAT', heartbeat(cpus))
   text = replaceCalls(text, '@SBX_ADD', (expr) => (sbx ? `@sbx[${expr}] = 1;` : ''))
   text = replaceCalls(text, '@SBX_DEL', (expr) => (sbx ? `delete(@sbx[${expr}]);` : ''))
   // Whether a signal syscall may concern the scope, judged at its enter after ACTOR_IN: KSCOPE(target,
@@ -219,6 +220,24 @@ export function buildScript(opts: ScriptOptions): string {
     .replaceAll('@FLOOD_NS', String(floodNs))
     .replaceAll('@FLOOD_N', String(floodN))
     .replaceAll('@A', opts.argsDot ? 'args.' : 'args->')
+}
+
+/** CPUs per heartbeat line: 16 times and their CPU numbers keep a printf's arguments well inside the BPF stack. */
+const HEARTBEAT_CPUS_PER_LINE = 16
+
+/**
+ * The heartbeat's printf statements (bpf/control.bt; `$h` is its time): `H <ns> <last> <cpu> <time> ...`,
+ * each online CPU's @lp, 16 to a line, last = 1 on the final line. Without the CPUs: `H <ns>` and the map.
+ */
+function heartbeat(cpus: number[]): string {
+  if (cpus.length === 0) return 'printf("H %llu\\n", $h); print(@lp);'
+  const lines: string[] = []
+  for (let i = 0; i < cpus.length; i += HEARTBEAT_CPUS_PER_LINE) {
+    const chunk = cpus.slice(i, i + HEARTBEAT_CPUS_PER_LINE)
+    const last = i + HEARTBEAT_CPUS_PER_LINE >= cpus.length ? 1 : 0
+    lines.push(`printf("H %llu ${last}${chunk.map((c) => ` ${c} %llu`).join('')}\\n", $h, ${chunk.map((c) => `(uint64)@lp[${c}]`).join(', ')});`)
+  }
+  return lines.join(' ')
 }
 
 /** Replaces each `NAME(arg)` with fn(arg), the argument running to the matching parenthesis. */

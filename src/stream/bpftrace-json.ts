@@ -35,15 +35,20 @@ function latin1ToUtf8(s: string): string {
 const PRINTF_HEAD = '{"type": "printf", "data": "'
 const PRINTF_TAIL = '\\n"}'
 
-/** The common printf line (no escapes but its closing \n) read without JSON.parse; else undefined. */
+/** the first character a JSON string would have to escape */
+const NEEDS_ESCAPE = /["\\\x00-\x1f]/g
+
+/**
+ * The common printf line (no escapes but its closing \n) read without JSON.parse; else undefined.
+ * Its text is given without the closing newline (parseRawLine takes either).
+ */
 function fastPrintf(line: string): BtRecord | undefined {
   if (!line.startsWith(PRINTF_HEAD) || !line.endsWith(PRINTF_TAIL)) return undefined
   const end = line.length - PRINTF_TAIL.length
-  for (let i = PRINTF_HEAD.length; i < end; i++) {
-    const c = line.charCodeAt(i)
-    if (c === 92 || c === 34 || c < 32) return undefined
-  }
-  return {type: 'printf', text: `${line.slice(PRINTF_HEAD.length, end)}\n`}
+  NEEDS_ESCAPE.lastIndex = PRINTF_HEAD.length
+  // one native scan: the first such character must be the backslash of the closing \n
+  if (NEEDS_ESCAPE.exec(line)?.index !== end) return undefined
+  return {type: 'printf', text: line.slice(PRINTF_HEAD.length, end)}
 }
 
 export function parseBpftraceLine(line: string): BtRecord | null {

@@ -6,6 +6,7 @@ import {readFileSync} from 'node:fs'
 import {gunzipSync} from 'node:zlib'
 import {decodeText, fixturePath} from '../helpers/fixtures.js'
 import {assertValidRecords} from '../helpers/schema.js'
+import {parseRawLine} from '../../src/events/raw.js'
 import {CpuWatermark} from '../../src/events/cpu-watermark.js'
 import type {DecodedRecord} from '../../src/events/decoder.js'
 import type {MapEntry} from '../../src/stream/bpftrace-json.js'
@@ -64,6 +65,17 @@ describe('time order across CPUs (heartbeats)', () => {
     })
   })
 
+  describe('the H line', () => {
+    it('parses both forms: the times after the ns (final line or not), and the older bare `H <ns>` a map follows', () => {
+      assert.deepEqual(parseRawLine('H 285706012345678 1 0 285706011000000 1 0\n'), {tag: 'H', ns: '285706012345678', last: true, times: [285706011000000, 0]})
+      assert.deepEqual(parseRawLine('H 285706012345678 0 16 5\n'), {tag: 'H', ns: '285706012345678', last: false, times: [5]})
+      assert.deepEqual(parseRawLine('H 285706012345678\n'), {tag: 'H', ns: '285706012345678'})
+      assert.equal(parseRawLine('H 285706012345678 2 0 5\n').tag, 'bad')
+      assert.equal(parseRawLine('H 285706012345678 1 0\n').tag, 'bad')
+      assert.equal(parseRawLine('H 285706012345678 1 0 x\n').tag, 'bad')
+    })
+  })
+
   describe('the rule', () => {
     const base = 5_000_000_000_000 // the trace's base, kernel ns
     const entries = (times: Record<string, number>): MapEntry[] => Object.entries(times).map(([cpu, t]) => ({key: [cpu], value: t === 0 ? 0 : (base + t) % 1e15}))
@@ -78,7 +90,7 @@ describe('time order across CPUs (heartbeats)', () => {
       w.line(20e6)
       assert.equal(w.upTo, Number.NEGATIVE_INFINITY)
       w.line(40e6)
-      assert.equal(w.upTo, 99e6) // the heartbeat's time less a millisecond
+      assert.equal(w.upTo, 90e6) // the heartbeat's time less the 10 ms margin
     })
 
     it('a CPU that printed nothing yet (0), or long ago, holds nothing back', () => {
@@ -86,10 +98,10 @@ describe('time order across CPUs (heartbeats)', () => {
       w.line(5e6)
       w.heartbeat(100e6)
       w.lastPrinted(entries({0: 5e6, 1: 0}))
-      assert.equal(w.upTo, 99e6)
+      assert.equal(w.upTo, 90e6)
       w.heartbeat(200e6)
       w.lastPrinted(entries({0: 5e6, 1: 0})) // 5 ms is below what was released: read for sure
-      assert.equal(w.upTo, 199e6)
+      assert.equal(w.upTo, 190e6)
     })
 
     it('a later heartbeat complete completes the earlier ones (each CPU is read in order)', () => {
@@ -101,7 +113,7 @@ describe('time order across CPUs (heartbeats)', () => {
       assert.equal(w.waiting, 2)
       w.line(190e6)
       w.line(150e6) // the second is complete; the first's lines were read before (not seen here: they were lost)
-      assert.equal(w.upTo, 199e6)
+      assert.equal(w.upTo, 190e6)
       assert.equal(w.waiting, 0)
     })
 
@@ -111,7 +123,7 @@ describe('time order across CPUs (heartbeats)', () => {
       w.line(120e6)
       w.heartbeat(100e6)
       w.lastPrinted(entries({0: 150e6, 1: 120e6}))
-      assert.equal(w.upTo, 99e6)
+      assert.equal(w.upTo, 90e6)
     })
 
     it('the cap: forced past a heartbeat that cannot complete (a CPU\'s line lost), the waiting ones go', () => {
@@ -129,7 +141,23 @@ describe('time order across CPUs (heartbeats)', () => {
       w.line(80e6) // 30 ms after the wrap
       w.heartbeat(90e6)
       w.lastPrinted([{key: ['0'], value: 30e6}])
-      assert.equal(w.upTo, 89e6)
+      assert.equal(w.upTo, 80e6)
+    })
+
+    it('a heartbeat whose line carries the times (16 CPUs to a line): complete at its final line, once every time is read', () => {
+      const w = make()
+      const mod = (t: number): number => (base + t) % 1e15
+      w.line(10e6)
+      w.heartbeatLine(100e6, [mod(10e6), 0, ...Array.from({length: 14}, () => 0)], false)
+      assert.equal(w.waiting, 0, 'not complete before its final line')
+      w.heartbeatLine(100e6, [mod(60e6)], true) // CPU 16's line at 60 ms is still in its buffer
+      assert.equal(w.upTo, Number.NEGATIVE_INFINITY)
+      assert.equal(w.waiting, 1)
+      w.line(60e6)
+      assert.equal(w.upTo, 90e6)
+      w.heartbeatLine(200e6, [mod(10e6), mod(60e6)], true) // nothing printed since: complete at once
+      assert.equal(w.upTo, 190e6)
+      assert.equal(w.reached, 2)
     })
 
     it('expected heartbeats that never come: given up after 3 s of stream, not before', () => {

@@ -70,6 +70,19 @@ describe('decoder: lookups in the live system', () => {
     assert.deepEqual(to, [[500, 7, 'sh'], [900, 900, 'bash']])
   })
 
+  it('an exec the kernel printed with its new comm (a Y line: the file name read back empty) costs no lookup', () => {
+    const r = new CountingResolver()
+    const withComm = lines.map((l) => l.replace('"X 3000 501', '"Y 3000 501').replace(/ \\n"}$/, ' true\\n"}'))
+    assert.ok(withComm.some((l) => l.includes('"Y 3000 501') && l.endsWith(' true\\n"}')))
+    const records = decode(withComm, r)
+    assertValidRecords(records)
+    assert.deepEqual(r.comms, [])
+    const exec = records.find((e) => e.type === 'event' && e.kind === 'exec')
+    assert.ok(exec?.type === 'event' && exec.kind === 'exec')
+    assert.equal(exec.proc.comm, 'true')
+    assert.equal(exec.filename, '')
+  })
+
   it('does not name a new child from what its TID did before the fork', () => {
     const r = new CountingResolver()
     // 600 acted, exited and was reaped; its TID is given to a new child of sh; a signal to it
