@@ -28,13 +28,13 @@ export interface RunnerOptions {
  * instead of one per wake-up. A busy bpftrace is never made to wait: once COALESCE_RATE came
  * within a second, no take waits for a second, whatever the size of each read (an earlier
  * version judged each read alone: small and large reads alternating under `watch` paused a fast
- * stream until bpftrace lost events). During a wait at most COALESCE_RATE × COALESCE_MS (10 KiB)
+ * stream until bpftrace lost events). During a wait at most COALESCE_RATE × COALESCE_MS (25 KiB)
  * is expected in the pipe, against its 64 KiB; a burst that starts during one waits at most
  * COALESCE_MS, in bpftrace's buffers. The reorder window holds every line longer anyway.
  */
 const COALESCE_BELOW = 16 * 1024
 const COALESCE_RATE = 256 * 1024
-const COALESCE_MS = 40
+const COALESCE_MS = 100
 /** the input's rate is counted over the last second in slots of this many ms */
 const RATE_SLOT_MS = 100
 const RATE_SLOTS = 10
