@@ -21,10 +21,4 @@ describe('the heap governor', () => {
     h.note()
     assert.equal(h.collections, 0)
   })
-
-  it('starts and stops without holding the process open', () => {
-    const g = governHeap(128, 5)
-    assert.equal(g.collections, 0)
-    g.stop()
-  })
 })
