@@ -2,10 +2,11 @@
 // filters, its command line and its environment. The session runs it; the benchmark runs exactly it.
 import os from 'node:os'
 import path from 'node:path'
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {buildScript, type Scope} from '../probe/script.js'
 import {bpftraceEnv, hasRawTracepoints, kernelHasPidFlexArray, needsTraceableFunctions, traceableFunctions, usesArgsDot, type BpftraceInfo} from '../probe/bpftrace.js'
 import {tracefsPath} from '../probe/environment.js'
+import {eventsLauncher, eventsView, eventsViewUsable, findUnshare, SHELL, type Launcher} from '../probe/events-view.js'
 import {bpftraceArgs, BpftraceRunner} from '../probe/runner.js'
 import {nsInode, onlineCpus} from '../proc/read.js'
 import {EnvironmentError} from '../errors.js'
@@ -21,6 +22,8 @@ export interface PlanOptions {
   /** read signal targets through rawtracepoint:signal_generate (default: where this bpftrace can) */
   rawSignalGenerate?: boolean
   kernelRelease?: string
+  /** run bpftrace 0.17–0.20 with a narrowed available_events (default true; src/probe/events-view.ts) */
+  eventsView?: boolean
 }
 
 export interface TracePlan {
@@ -33,6 +36,8 @@ export interface TracePlan {
   /** the whole command line after the command (bpftraceArgs) */
   args: string[]
   env: NodeJS.ProcessEnv
+  /** what runs bpftrace (its command and arguments go after these), when it runs in a narrowed view of tracefs */
+  launcher?: Launcher
   pidFlexArray: boolean
   rawSignalGenerate: boolean
   /** Removes the temporary file the arguments may name; bpftrace has read it once attached. */
@@ -51,12 +56,21 @@ export function planTrace(opts: PlanOptions): TracePlan {
   const program = buildScript({argsDot: usesArgsDot(bpftrace), pidFlexArray, rawSignalGenerate, scope, signals: filters.signals, cpus: onlineCpus()})
   const extraArgs: string[] = []
   let tempDir: string | undefined
+  const tempFile = (name: string, text: string): string => {
+    tempDir ??= mkdtempSync(path.join(os.tmpdir(), 'pausetrace-'))
+    const file = path.join(tempDir, name)
+    writeFileSync(file, text, {mode: 0o600, flag: 'wx'})
+    return file
+  }
+  const tracefs = tracefsPath()
   const functions = traceableFunctions(program)
-  if (functions.length > 0 && needsTraceableFunctions(bpftrace, tracefsPath())) {
-    tempDir = mkdtempSync(path.join(os.tmpdir(), 'pausetrace-'))
-    const file = path.join(tempDir, 'traceable-functions')
-    writeFileSync(file, `${functions.join('\n')}\n`, {mode: 0o600, flag: 'wx'})
-    extraArgs.push('--traceable-functions', file)
+  if (functions.length > 0 && needsTraceableFunctions(bpftrace, tracefs)) {
+    extraArgs.push('--traceable-functions', tempFile('traceable-functions', `${functions.join('\n')}\n`))
+  }
+  let launcher: Launcher | undefined
+  const unshare = findUnshare()
+  if (opts.eventsView !== false && tracefs && unshare && eventsViewUsable({bpftrace, tracefs, unshare, shell: existsSync(SHELL)})) {
+    launcher = eventsLauncher(unshare, tempFile('available_events', eventsView(program, tracefs)))
   }
   const params = [String(hostNetns)]
   return {
@@ -66,6 +80,7 @@ export function planTrace(opts: PlanOptions): TracePlan {
     extraArgs,
     args: bpftraceArgs({program, params, extraArgs}),
     env: bpftraceEnv(bpftrace),
+    launcher,
     pidFlexArray,
     rawSignalGenerate,
     cleanup() {
@@ -87,7 +102,7 @@ export interface PrestartedTrace {
  */
 export function prestartTrace(opts: PlanOptions): PrestartedTrace {
   const plan = planTrace(opts)
-  const runner = new BpftraceRunner({command: plan.command, program: plan.program, params: plan.params, extraArgs: plan.extraArgs, env: plan.env})
+  const runner = new BpftraceRunner({command: plan.command, launcher: plan.launcher, program: plan.program, params: plan.params, extraArgs: plan.extraArgs, env: plan.env})
   runner.start({hold: true})
   return {plan, runner}
 }

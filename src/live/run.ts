@@ -176,7 +176,7 @@ export class LiveRun {
       // reads it (decoder, sandbox tracker, findings) is imported while it compiles
       if (filters.all || filters.pids.length > 0) {
         pre = prestartTrace({bpftrace: this.bpftrace, filters})
-        startMark('bpftrace spawned')
+        startMark(pre.plan.launcher ? 'bpftrace spawned (available_events narrowed)' : 'bpftrace spawned')
       }
       const liveMetrics = this.metrics
       const onFinding = this.opts.onFinding

@@ -12,6 +12,7 @@ import type {StopReason} from '../events/types.js'
 import type {Filters} from '../events/filter.js'
 import {nsInode} from '../proc/read.js'
 import {planTrace, type PrestartedTrace, type TracePlan} from './plan.js'
+import {isLauncherFailure} from '../probe/events-view.js'
 import {startMark} from '../util/start-log.js'
 import {pageOutCompiler, type PageOutResult} from '../probe/pageout.js'
 
@@ -82,13 +83,19 @@ export class TraceSession {
     const release = this.opts.kernelRelease ?? os.release()
     let flex = kernelHasPidFlexArray(release)
     let raw = hasRawTracepoints(this.opts.bpftrace)
+    let view = true
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.attach(flex, raw)
+        await this.attach(flex, raw, view)
         return
       } catch (err) {
         // A wrong guess of the struct pid layout shows as a wrong namespace in the marker.
         if (err instanceof LayoutError && attempt === 0) flex = !flex
+        // unshare could not make the narrowed view's mount namespace: bpftrace without it
+        else if (view && err instanceof EnvironmentError && err.code === 'LAUNCHER_FAILED') {
+          view = false
+          startMark(`${err.message}; bpftrace started again without the narrowed available_events`)
+        }
         // A raw tracepoint this bpftrace or kernel cannot attach: the tracepoint form does the job.
         else if (raw && err instanceof EnvironmentError && err.code === 'PROBE_UNAVAILABLE') raw = false
         else throw err
@@ -106,24 +113,24 @@ export class TraceSession {
     this.plan?.cleanup()
   }
 
-  private async attach(pidFlexArray: boolean, rawSignalGenerate: boolean): Promise<void> {
+  private async attach(pidFlexArray: boolean, rawSignalGenerate: boolean, eventsView: boolean): Promise<void> {
     const {bpftrace, filters} = this.opts
     this.rawSignalGenerate = rawSignalGenerate
     const pre = this.prestarted
     this.prestarted = undefined
-    const usable = pre !== undefined && pre.plan.pidFlexArray === pidFlexArray && pre.plan.rawSignalGenerate === rawSignalGenerate
+    const usable = pre !== undefined && pre.plan.pidFlexArray === pidFlexArray && pre.plan.rawSignalGenerate === rawSignalGenerate && (eventsView || !pre.plan.launcher)
     if (pre && !usable) {
       pre.runner.kill()
       pre.plan.cleanup()
     }
     const sandboxScope = !filters.all && filters.pids.length === 0
-    const plan = usable ? pre.plan : planTrace({bpftrace, filters, sandboxSeed: sandboxScope ? this.opts.sandboxSeed?.() : undefined, pidFlexArray, rawSignalGenerate})
+    const plan = usable ? pre.plan : planTrace({bpftrace, filters, sandboxSeed: sandboxScope ? this.opts.sandboxSeed?.() : undefined, pidFlexArray, rawSignalGenerate, eventsView})
     this.plan = plan
     if (!usable) startMark(`program planned: ${plan.program.length} bytes`)
     const wallOffsetMs = Date.now() - Number(process.hrtime.bigint() / 1000n) / 1000
     // the program prints heartbeats (bpf/control.bt): lines are released in time order across CPUs
     const decoder = new Decoder({wallOffsetMs, heartbeats: true, resolver: this.opts.resolver, classifier: this.opts.classifier})
-    const runner = usable ? pre.runner : new BpftraceRunner({command: plan.command, program: plan.program, params: plan.params, extraArgs: plan.extraArgs, env: plan.env, stopStepMs: this.opts.stopStepMs})
+    const runner = usable ? pre.runner : new BpftraceRunner({command: plan.command, launcher: plan.launcher, program: plan.program, params: plan.params, extraArgs: plan.extraArgs, env: plan.env, stopStepMs: this.opts.stopStepMs})
     this.decoder = decoder
     this.runner = runner
     const splitter = new LineSplitter()
@@ -162,7 +169,7 @@ export class TraceSession {
     })
     if (!usable) {
       runner.start()
-      startMark('bpftrace spawned')
+      startMark(plan.launcher ? 'bpftrace spawned (available_events narrowed)' : 'bpftrace spawned')
     }
     // synchronous: no output of bpftrace's is decoded before it has run
     this.opts.afterSpawn?.()
@@ -171,6 +178,7 @@ export class TraceSession {
     const exitedEarly = runner.wait().then((e) => e)
     const first = await Promise.race([attached.then(() => 'attached' as const), exitedEarly])
     if (first !== 'attached') {
+      if (plan.launcher && isLauncherFailure(first.stderrTail)) throw new EnvironmentError(`unshare could not run bpftrace in a mount namespace of its own: ${first.stderrTail}`, 'LAUNCHER_FAILED')
       throw new EnvironmentError(
         `bpftrace could not start the probes (exit ${first.code ?? first.signal}): ${first.stderrTail || 'no message'}. Run \`pausetrace doctor\` to see which check fails.`,
         'PROBE_UNAVAILABLE',

@@ -7,9 +7,12 @@
 import {spawn, type ChildProcess} from 'node:child_process'
 import {EventEmitter} from 'node:events'
 import {isBenignStderr} from './bpftrace.js'
+import type {Launcher} from './events-view.js'
 
 export interface RunnerOptions {
   command: string
+  /** runs bpftrace in place (exec: the PID stays bpftrace's), e.g. in a narrowed view of tracefs */
+  launcher?: Launcher
   program: string
   /** positional parameters after $1 (which is always our own PID) */
   params?: string[]
@@ -154,7 +157,9 @@ export class BpftraceRunner extends EventEmitter {
   start(opts: {hold?: boolean} = {}): void {
     if (opts.hold) this.held = []
     installExitHook()
-    const child = spawn(this.opts.command, bpftraceArgs(this.opts), {
+    const {launcher} = this.opts
+    const args = bpftraceArgs(this.opts)
+    const child = spawn(launcher ? launcher.command : this.opts.command, launcher ? [...launcher.args, this.opts.command, ...args] : args, {
       env: this.opts.env,
       stdio: ['ignore', 'pipe', 'pipe'],
       // its own process group: a Ctrl-C at the terminal goes to pausetrace, which stops bpftrace
