@@ -26,18 +26,29 @@ export interface RunnerOptions {
 
 /**
  * Batches while bpftrace's output trickles: a take of less than COALESCE_BELOW bytes, while less
- * than COALESCE_RATE bytes came in the last second, stops reading the pipe for COALESCE_MS; then
- * all that came is taken in one piece. A quiet node's lines are decoded a batch per wake-up
- * instead of one per wake-up. A busy bpftrace is never made to wait: once COALESCE_RATE came
- * within a second, no take waits for a second, whatever the size of each read (an earlier
- * version judged each read alone: small and large reads alternating under `watch` paused a fast
- * stream until bpftrace lost events). During a wait at most COALESCE_RATE × COALESCE_MS (25 KiB)
- * is expected in the pipe, against its 64 KiB; a burst that starts during one waits at most
- * COALESCE_MS, in bpftrace's buffers. The reorder window holds every line longer anyway.
+ * than COALESCE_RATE bytes came in the last second, stops reading for COALESCE_MS; then all that
+ * came is taken in one piece. A quiet node's lines are decoded a batch per wake-up instead of one
+ * per wake-up. A fast stream never waits that long: once COALESCE_RATE came within a second, a
+ * small take waits FAST_PAUSE_MS at most, a large one not at all (an earlier version judged each
+ * read alone: small and large reads alternating under `watch` paused a fast stream for 40 ms at a
+ * time until bpftrace lost events). What node reads is a socket (libuv makes a child's stdio
+ * "pipes" as socket pairs) that holds ~200 KiB of kernel buffers, about 1 KiB for each line that
+ * bpftrace 0.17 writes on its own; during a wait at most COALESCE_RATE × COALESCE_MS (25 KiB,
+ * ~140 lines) is expected in it. When it is full bpftrace waits, and its own buffers (1–8 MiB
+ * per CPU, or one ring) hold seconds. The reorder window holds every line longer anyway.
  */
 const COALESCE_BELOW = 16 * 1024
 const COALESCE_RATE = 256 * 1024
 const COALESCE_MS = 100
+/**
+ * A fast stream taken in small pieces (the reader keeps up: bpftrace 0.17 writes each line on its
+ * own, and node woke for every second line of the million stream, ~470k reads of ~340 bytes)
+ * gathers for 1 ms after a small take: ~44k reads, node 10.5 → 7.2 µs/event, bpftrace 0.27
+ * 8.7 → 7.2 (bench/README.md). At 70k lines/s 1 ms is ~12 KB, well within what the socket to
+ * bpftrace holds, and bpftrace's own buffers hold seconds; a reader that is behind takes large
+ * pieces and never pauses.
+ */
+const FAST_PAUSE_MS = 1
 /** the input's rate is counted over the last second in slots of this many ms */
 const RATE_SLOT_MS = 100
 const RATE_SLOTS = 10
@@ -132,6 +143,8 @@ export class BpftraceRunner extends EventEmitter {
   private slot = 0
   /** times reading waited (coalesce()) */
   waits = 0
+  /** how many times reading stopped for FAST_PAUSE_MS after a small take of a fast stream */
+  fastWaits = 0
   private exitInfo?: RunnerExit
   private exited: Promise<RunnerExit>
   private resolveExit!: (e: RunnerExit) => void
@@ -213,13 +226,16 @@ export class BpftraceRunner extends EventEmitter {
     }
     // nothing taken: no wait (two waits in a row with no read between would starve the reader)
     if (n === 0 || !this.coalescing || this.stopRequested) return
-    if (this.lastSecond(n) >= COALESCE_RATE || n >= COALESCE_BELOW) return
+    // the rate counts every take, small or not
+    const fast = this.lastSecond(n) >= COALESCE_RATE
+    if (n >= COALESCE_BELOW) return
     if (!this.reading(false)) return
-    this.waits++
+    if (fast) this.fastWaits++
+    else this.waits++
     this.takeTimer = setTimeout(() => {
       this.reading(true)
       this.take()
-    }, COALESCE_MS)
+    }, fast ? FAST_PAUSE_MS : COALESCE_MS)
   }
 
   /** Counts `n` bytes taken now; the bytes taken in the last second, these included. */

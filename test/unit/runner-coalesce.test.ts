@@ -82,6 +82,35 @@ describe('runner: reading bpftrace output in batches while it trickles', functio
     assert.equal(takes[to].waitsBefore - takes[from].waitsBefore, 0, 'waits while the burst came')
   })
 
+  it('takes a fast stream of one-line writes (bpftrace 0.17) in batches: short waits only, and no byte lost', async () => {
+    // 6,000 lines of ~100 bytes, each written on its own, one every 0.2 ms (~500 KB/s: fast, and
+    // easy to keep up with, so that without batching node would wake up for every line)
+    const file = path.join(dir, 'lines.mjs')
+    writeFileSync(file, `#!${process.execPath}
+import {writeSync} from 'node:fs'
+const pad = 'x'.repeat(90)
+const t0 = performance.now()
+for (let i = 0; i < 6000; i++) {
+  while (performance.now() - t0 < i * 0.2) {}
+  writeSync(1, 'L ' + i + ' ' + pad + '\\n')
+}
+`)
+    chmodSync(file, 0o755)
+    const {takes, runner} = await run(file, true)
+    const text = takes.map((t) => t.text).join('')
+    const lines = text.split('\n').filter(Boolean)
+    assert.equal(lines.length, 6000)
+    lines.forEach((l, i) => assert.ok(l.startsWith(`L ${i} `), `line ${i}: ${l.slice(0, 20)}`))
+    // several lines a take (one or two without the 1 ms waits), and the waits were the short ones
+    assert.ok(takes.length < 6000 / 3, `${takes.length} takes`)
+    assert.ok(runner.fastWaits > 100, `${runner.fastWaits} short waits`)
+    // 100 ms waits only until 256 KiB came (the rate is judged over the last second)
+    let seen = 0
+    const after = takes.filter((t) => (seen += t.text.length) > 256 * 1024)
+    assert.ok(after.length > 0)
+    assert.equal(after.at(-1)!.waitsBefore - after[0].waitsBefore, 0, '100 ms waits in a fast stream')
+  })
+
   it('reads each piece at once until asked to batch (the BEGIN line is not made to wait)', async () => {
     const {takes, runner} = await run(producer(dir, {trickle: 40, burst: 0}), false)
     assert.equal(takes.map((t) => t.text).join(''), expected(40, 0))
