@@ -69,9 +69,11 @@ export class LiveTrace {
     this.tracker = new SandboxTracker({
       // podman and the CRI socket asked in the background after the first scan; a changed answer is looked at again
       meta: this.meta,
-      // A sandbox already out that changed (its pause found, its pod named): send it again.
+      // A sandbox already out that changed (its pause found, its pod named): send it again. So is a
+      // new one that took over an id already out (`<id>~N`, a re-created pod in a reused namespace
+      // inode): its processes were shown under the old id, and may do nothing more for a while.
       onChange: (ids) => {
-        if (this.started) for (const id of ids) if (this.written.has(id)) this.sendSandbox(id)
+        if (this.started) for (const id of ids) if (this.written.has(id) || this.written.has(id.replace(/~\d+$/, ''))) this.sendSandbox(id)
       },
     })
     // The first scan of /proc: before bpftrace starts where the program is seeded with the tasks in

@@ -118,7 +118,10 @@ export class SandboxIndex implements Classifier {
       const base = s.id
       s.id = this.current.get(base) ?? base
       let old = this.byId.get(s.id)
-      if (old && isSuccessor(old, s)) {
+      // A look in between that named no pod (the runtime did not list the new sandbox yet) says
+      // nothing of whose it is: the last look that named one decides.
+      const known = old?.pod?.uid ? old : (this.named.get(s.id) ?? old)
+      if (known && isSuccessor(known, s)) {
         let n = 2
         while (this.byId.has(`${base}~${n}`)) n++
         s.id = `${base}~${n}`

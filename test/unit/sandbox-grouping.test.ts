@@ -247,6 +247,16 @@ describe('sandbox ids when the kernel reuses a namespace inode', () => {
     assert.deepEqual(index.update([sb(300, 0, 'u-10')]), ['netns:4026532178~3'])
   })
 
+  it('a look in between that named no pod (the runtime had not listed the new sandbox yet) does not hide the re-creation', () => {
+    const index = new SandboxIndex(HOST)
+    index.update([sb(100, 0)])
+    // the new pause in the reused inode, seen before the runtime lists its sandbox
+    index.update([{...sb(200, 0), pod: null} as unknown as Sandbox])
+    assert.deepEqual(index.update([sb(200, 1)]), ['netns:4026532178~2'])
+    assert.deepEqual(index.get('netns:4026532178~2')?.replaces, 'netns:4026532178')
+    assert.deepEqual(index.update([sb(200, 1)]), [])
+  })
+
   it('the same pause named better (a cgroup\'s guess, then the CRI\'s answer) keeps its id', () => {
     const index = new SandboxIndex(HOST)
     index.update([{...sb(100, null, '893ce30b189d'), runtime: 'kubernetes'} as Sandbox])
