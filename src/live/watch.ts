@@ -113,7 +113,7 @@ export async function watchTrace(opts: WatchOptions): Promise<WatchResult> {
   })
   try {
     const stop = (): void => void run.stop('interrupt')
-    let view: {update(): void; stop(): void} | undefined
+    let view: {update(urgent?: boolean): void; stop(): void} | undefined
     let lines: LineSink | undefined
     let startedMs = 0
     if (tty) {
@@ -135,8 +135,9 @@ export async function watchTrace(opts: WatchOptions): Promise<WatchResult> {
     // findings as the events decide them: a line among the event lines, or the view's findings
     onFinding = (f) => {
       if (view) {
+        // a finding is drawn at once (within the 100 ms between frames), not when the frame budget allows
         state.addFinding(f)
-        view.update()
+        view.update(true)
       } else lines?.push(`${findingLine(f)}\n`)
     }
     await run.start((r: LiveRecord) => {
