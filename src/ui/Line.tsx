@@ -46,7 +46,8 @@ export function Line({segments}: {segments: Segment[]}): React.JSX.Element {
   const {text, width} = lineOf(segments)
   if (width === 0) return <Text> </Text>
   return (
-    <Transform transform={() => text}>
+    // (were the blank ever wrapped, by a terminal narrower than the line, its text comes once)
+    <Transform transform={(_, index) => (index === 0 ? text : '')}>
       <Text>{' '.repeat(width)}</Text>
     </Transform>
   )
