@@ -25,18 +25,22 @@ describe('e2e: record on a real kernel', function () {
     rmSync(dir, {recursive: true, force: true})
   })
 
+  /** The workload run while `run` records into `out`, then Ctrl-C: exit 0, and what was written. */
+  async function workloadThenStop(run: ReturnType<typeof runCli>, out: string, args: string[]): Promise<{manifest: Manifest; records: ReturnType<typeof readRecords>}> {
+    const manifest = JSON.parse(execFileSync(sigwork, args).toString()) as Manifest
+    run.child.kill('SIGINT')
+    const {code} = await run.exited
+    assert.equal(code, 0, run.stderr())
+    return {manifest, records: readRecords(out)}
+  }
+
   for (const bt of BPFTRACES) {
     it(`records the workload's every signal, exit and reap exactly, with zero lost (bpftrace ${bt.label})`, async function () {
       requireBpftrace(this, bt)
       const out = path.join(dir, 'trace.jsonl')
       const run = runCli(['record', '-o', out, '--all', '--bpftrace', bt.command])
       await waitFor(() => hasFirstLine(out), 60_000, 'the trace header')
-      const manifest = JSON.parse(execFileSync(sigwork, ['--flood', '5000', '--forks', '200']).toString()) as Manifest
-      run.child.kill('SIGINT')
-      const {code} = await run.exited
-      assert.equal(code, 0, run.stderr())
-
-      const records = readRecords(out)
+      const {manifest, records} = await workloadThenStop(run, out, ['--flood', '5000', '--forks', '200'])
       assertValidRecords(records)
       assert.equal(records[0].type, 'header')
       assert.equal(records[0].bpftrace, bt.label.startsWith('0.17') ? 'v0.17.0' : records[0].bpftrace)
@@ -72,11 +76,7 @@ describe('e2e: record on a real kernel', function () {
       assert.match(readFileSync(`/proc/${bpftrace}/cmdline`, 'utf8'), /^\/usr\/bin\/bpftrace\0/, 'the launcher exec\'d bpftrace in place')
       assert.equal(mountsOf(bpftrace).length - before.length, 1, mountsOf(bpftrace).join('\n'))
       assert.deepEqual(mountsOf('self'), before, "the host's mounts are untouched")
-      const manifest = JSON.parse(execFileSync(sigwork, ['--flood', '2000', '--forks', '100']).toString()) as Manifest
-      run.child.kill('SIGINT')
-      const {code} = await run.exited
-      assert.equal(code, 0, run.stderr())
-      const records = readRecords(out)
+      const {manifest, records} = await workloadThenStop(run, out, ['--flood', '2000', '--forks', '100'])
       assertValidRecords(records)
       assert.equal((records.at(-1) as Record<string, any>).lost, 0)
       assertWorkloadTrace(records, manifest)
@@ -93,11 +93,7 @@ describe('e2e: record on a real kernel', function () {
       const run = runCli(['record', '-o', out, '--all', '--bpftrace', system.command], {env: {DEBUG: 'pausetrace:start', PATH: `${bin}:${process.env.PATH}`}})
       await waitFor(() => hasFirstLine(out), 60_000, 'the trace header')
       assert.match(run.stderr(), /unshare could not run bpftrace in a mount namespace of its own: unshare: unshare failed: Operation not permitted; bpftrace started again without the narrowed available_events/)
-      const manifest = JSON.parse(execFileSync(sigwork, ['--flood', '2000', '--forks', '100']).toString()) as Manifest
-      run.child.kill('SIGINT')
-      const {code} = await run.exited
-      assert.equal(code, 0, run.stderr())
-      const records = readRecords(out)
+      const {manifest, records} = await workloadThenStop(run, out, ['--flood', '2000', '--forks', '100'])
       assert.equal((records.at(-1) as Record<string, any>).lost, 0)
       assertWorkloadTrace(records, manifest)
     })
