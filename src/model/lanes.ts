@@ -80,11 +80,14 @@ export class SandboxLanes {
     if (sb.lanes.size - (pause && sb.lanes.has(pause) ? 1 : 0) > this.limits.lanesPerSandbox) {
       // Drop the least recently active lane that is neither the pause nor a zombie (then any).
       let victim: Lane | undefined
+      let vZombie = false
       for (const l of sb.lanes.values()) {
         if (l === lane || l.pid === pause) continue
-        const zombie = l.exit && !l.exit.released
-        const vZombie = victim?.exit && !victim.exit.released
-        if (!victim || (vZombie && !zombie) || (Boolean(vZombie) === Boolean(zombie) && l.lastT < victim.lastT)) victim = l
+        const zombie = l.exit !== undefined && !l.exit.released
+        if (!victim || (vZombie && !zombie) || (vZombie === zombie && l.lastT < victim.lastT)) {
+          victim = l
+          vZombie = zombie
+        }
       }
       if (victim) {
         sb.lanes.delete(victim.pid)
@@ -111,10 +114,16 @@ export class SandboxLanes {
   touch(lane: Lane, p: ProcRef, t: number): void {
     // A later reference knows at least as much: keep its comm and inner PID.
     if (p.comm) {
-      const container = p.container ?? lane.proc.container
-      lane.proc = {...p, innerPid: p.innerPid ?? lane.proc.innerPid, role: lane.role === 'pause' ? 'pause' : p.role}
-      // named by the runtime once (a look since), it stays named when a reference lacks it
-      if (container !== undefined) lane.proc.container = container
+      const old = lane.proc
+      const container = p.container ?? old.container
+      const innerPid = p.innerPid ?? old.innerPid
+      const role = lane.role === 'pause' ? 'pause' : p.role
+      // a new reference only when it says something new (most events name a process as it was)
+      if (old.pid !== p.pid || old.comm !== p.comm || old.tid !== p.tid || old.innerPid !== innerPid || old.sandbox !== p.sandbox || old.role !== role || old.container !== container || old.runtime !== p.runtime) {
+        lane.proc = {...p, innerPid, role}
+        // named by the runtime once (a look since), it stays named when a reference lacks it
+        if (container !== undefined) lane.proc.container = container
+      }
     }
     if (p.role === 'pause') lane.role = 'pause'
     if (p.comm) lane.named = true
@@ -128,18 +137,13 @@ export class SandboxLanes {
     return sb
   }
 
-  /** An event naming `procs`: each sandbox among them counts it once and is touched. */
-  countEvent(procs: ProcRef[], t: number): void {
-    this.hostLanes = procs.every((p) => p.sandbox === null)
-    // an event names one or two processes: a short list, not a set, counts a sandbox once
-    const counted: SandboxState[] = []
-    for (const p of procs) {
-      const sb = this.touchSandbox(p, t)
-      if (sb && !counted.includes(sb)) {
-        counted.push(sb)
-        sb.counts.events++
-      }
-    }
+  /** An event naming `a` (and `b`): each sandbox among them counts it once and is touched. */
+  countEvent(t: number, a: ProcRef, b?: ProcRef): void {
+    this.hostLanes = a.sandbox === null && (b === undefined || b.sandbox === null)
+    const first = this.touchSandbox(a, t)
+    if (first) first.counts.events++
+    const second = b ? this.touchSandbox(b, t) : undefined
+    if (second && second !== first) second.counts.events++
   }
 
   /** An item the detail pane can show, in its lane's sandbox. */

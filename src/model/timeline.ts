@@ -96,7 +96,7 @@ export class Timeline {
       case 'fork':
         return this.onFork(e)
       case 'exec': {
-        this.lanes.countEvent([e.proc], e.t)
+        this.lanes.countEvent(e.t, e.proc)
         const lane = this.lanes.findLane(e.proc)
         if (lane) this.lanes.touch(lane, e.proc, e.t)
         return
@@ -109,7 +109,7 @@ export class Timeline {
   // --- events ----------------------------------------------------------------------------------
 
   private onSignal(e: SignalEvent): void {
-    this.lanes.countEvent(e.to ? [e.from, e.to] : [e.from], e.t)
+    this.lanes.countEvent(e.t, e.from, e.to)
     if (isExitSigchld(e)) this.counters.exitSigchld++
     else if (e.result) {
       const key = this.toDead(e) ? 'targetDead' : e.result
@@ -164,7 +164,7 @@ export class Timeline {
   }
 
   private onDeliver(e: DeliverEvent): void {
-    this.lanes.countEvent([e.proc], e.t)
+    this.lanes.countEvent(e.t, e.proc)
     const key = `${e.proc.pid}:${e.sig}`
     const item = this.awaiting.get(key)
     if (item && item.state === 'awaiting') {
@@ -187,7 +187,7 @@ export class Timeline {
   }
 
   private onExit(e: ExitEvent): void {
-    this.lanes.countEvent([e.proc], e.t)
+    this.lanes.countEvent(e.t, e.proc)
     if (!e.groupDead) return
     this.counters.exits++
     const lane = this.lanes.lane(e.proc, e.t)
@@ -265,7 +265,7 @@ export class Timeline {
   }
 
   private onReap(e: ReapEvent): void {
-    this.lanes.countEvent([e.reaper, e.child], e.t)
+    this.lanes.countEvent(e.t, e.reaper, e.child)
     const gone = 'exited' in e.status || 'signaled' in e.status
     const item: ReapItem = {kind: 'reap', t: e.t, ev: e}
     if (gone) {
@@ -294,7 +294,7 @@ export class Timeline {
   }
 
   private onFork(e: ForkEvent): void {
-    this.lanes.countEvent([e.parent, e.child], e.t)
+    this.lanes.countEvent(e.t, e.parent, e.child)
     if (e.thread) return
     const old = this.zombies.get(e.child.pid)
     if (old) this.release(old, {how: 'pid-reused', t: e.t})
@@ -309,7 +309,7 @@ export class Timeline {
   }
 
   private onFlood(e: FloodEvent): void {
-    this.lanes.countEvent([e.from, e.to], e.t)
+    this.lanes.countEvent(e.t, e.from, e.to)
     if (e.of === 'deliver') this.counters.floodedDeliveries += e.count
     else this.counters.flooded += e.count
     const sb = this.lanes.sandboxOf(e.to)
