@@ -6,7 +6,7 @@
 // moves, counts and ages change): `watch` left running would grow without bound (~48 entries a
 // frame), and measuring each new line (string-width over every character) was a fifth of a frame.
 // A blank is measured once per width. The styling is chalk's, as Ink's own <Text> does it (the
-// same colour level: none when the terminal has no colours, NO_COLOR, FORCE_COLOR).
+// same chalk, so the same colour level: none when the terminal has none, FORCE_COLOR).
 import React from 'react'
 import chalk, {type ChalkInstance} from 'chalk'
 import {Text, Transform} from 'ink'
