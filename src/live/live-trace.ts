@@ -9,6 +9,7 @@ import {ProcfsResolver} from '../sandbox/procfs.js'
 import {SandboxTracker} from '../sandbox/tracker.js'
 import {governHeap, type HeapGovernor} from '../util/heap.js'
 import {sandboxRecord} from '../sandbox/registry.js'
+import {baseId} from '../sandbox/sandbox-index.js'
 import {podMetadata, type PodMetadata} from '../sandbox/metadata.js'
 import {eventInSandboxes, hasSandboxSelector, procsOf, sandboxSelected, type Filters} from '../events/filter.js'
 import type {DecodedRecord} from '../events/decoder.js'
@@ -73,7 +74,7 @@ export class LiveTrace {
       // new one that took over an id already out (`<id>~N`, a re-created pod in a reused namespace
       // inode): its processes were shown under the old id, and may do nothing more for a while.
       onChange: (ids) => {
-        if (this.started) for (const id of ids) if (this.written.has(id) || this.written.has(id.replace(/~\d+$/, ''))) this.sendSandbox(id)
+        if (this.started) for (const id of ids) if (this.written.has(id) || this.written.has(baseId(id))) this.sendSandbox(id)
       },
     })
     // The first scan of /proc: before bpftrace starts where the program is seeded with the tasks in

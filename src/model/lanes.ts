@@ -114,16 +114,10 @@ export class SandboxLanes {
   touch(lane: Lane, p: ProcRef, t: number): void {
     // A later reference knows at least as much: keep its comm and inner PID.
     if (p.comm) {
-      const old = lane.proc
-      const container = p.container ?? old.container
-      const innerPid = p.innerPid ?? old.innerPid
-      const role = lane.role === 'pause' ? 'pause' : p.role
-      // a new reference only when it says something new (most events name a process as it was)
-      if (old.pid !== p.pid || old.comm !== p.comm || old.tid !== p.tid || old.innerPid !== innerPid || old.sandbox !== p.sandbox || old.role !== role || old.container !== container || old.runtime !== p.runtime) {
-        lane.proc = {...p, innerPid, role}
-        // named by the runtime once (a look since), it stays named when a reference lacks it
-        if (container !== undefined) lane.proc.container = container
-      }
+      const container = p.container ?? lane.proc.container
+      lane.proc = {...p, innerPid: p.innerPid ?? lane.proc.innerPid, role: lane.role === 'pause' ? 'pause' : p.role}
+      // named by the runtime once (a look since), it stays named when a reference lacks it
+      if (container !== undefined) lane.proc.container = container
     }
     if (p.role === 'pause') lane.role = 'pause'
     if (p.comm) lane.named = true

@@ -41,6 +41,12 @@ export function replacedBy(s: Sandbox, earlier: Sandbox[]): string | null {
   return best?.id ?? null
 }
 
+/** The namespace id a sandbox id stands on: `netns:4026532173~2` → `netns:4026532173` (the successor suffix of `update`). */
+export function baseId(id: string): string {
+  const cut = id.lastIndexOf('~')
+  return cut < 0 ? id : id.slice(0, cut)
+}
+
 /** The runtimes that name containers (their CRI socket): only there can a new look name a new process's. */
 const CRI_RUNTIMES = new Set<SandboxRecord['runtime']>(['containerd', 'cri-o', 'docker'])
 

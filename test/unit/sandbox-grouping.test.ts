@@ -4,7 +4,7 @@
 // installable here); the containerd hostNetwork layout is checked for real in test/e2e/cri-grouping.test.ts.
 import assert from 'node:assert/strict'
 import {groupSandboxes, groupKey, sandboxRecord, type Sandbox} from '../../src/sandbox/registry.js'
-import {SandboxIndex} from '../../src/sandbox/sandbox-index.js'
+import {SandboxIndex, baseId} from '../../src/sandbox/sandbox-index.js'
 import {criRuntimePods, resolvePodMeta} from '../../src/sandbox/metadata.js'
 import type {CriSnapshot} from '../../src/sandbox/cri.js'
 import type {NsType, ProcEntry} from '../../src/sandbox/scan.js'
@@ -245,6 +245,7 @@ describe('sandbox ids when the kernel reuses a namespace inode', () => {
     assert.deepEqual(index.update([sb(200, 1)]), [])
     // a different pod in the same inode again: ~3
     assert.deepEqual(index.update([sb(300, 0, 'u-10')]), ['netns:4026532178~3'])
+    assert.deepEqual(['netns:4026532178~3', 'netns:4026532178~2', 'netns:4026532178'].map(baseId), ['netns:4026532178', 'netns:4026532178', 'netns:4026532178'])
   })
 
   it('a look in between that named no pod (the runtime had not listed the new sandbox yet) does not hide the re-creation', () => {
