@@ -25,19 +25,29 @@ interface Run {
 const RUN_GAP_NS = 1_000_000_000
 const SIGCHLD = 17
 
+/**
+ * One number per (signals or deliveries, sender, target, signal), cheaper to make and look up than
+ * a string for every signal of a trace: PIDs are below the kernel's PID_MAX_LIMIT (2^22) and
+ * signals at most 64, so the four fit in 52 bits. Anything outside those ranges gets a string.
+ */
+export function runKey(deliver: boolean, sender: number, target: number, sig: number): number | string {
+  if (sender >>> 0 !== sender || target >>> 0 !== target || sig >>> 0 !== sig || sender >= 2 ** 22 || target >= 2 ** 22 || sig >= 2 ** 7) return `${deliver}\0${sender}\0${target}\0${sig}`
+  return ((deliver ? 2 ** 22 : 0) + sender) * 2 ** 29 + target * 2 ** 7 + sig
+}
+
 export class FloodRule implements Rule {
-  private open = new Map<string, Episode>()
-  private runs = new Map<string, Run>()
+  private open = new Map<number | string, Episode>()
+  private runs = new Map<number | string, Run>()
   private pruned = 0
 
   constructor(private readonly ctx: FindingContext) {}
 
   event(e: TraceEvent): void {
-    if (e.kind === 'signal' && e.to && e.via !== 'kernel') this.counted(`signal\0${e.from.pid}\0${e.to.pid}\0${e.sig}`, e.t)
-    else if (e.kind === 'deliver') this.counted(`deliver\0${e.proc.pid}\0${e.proc.pid}\0${e.sig}`, e.t)
+    if (e.kind === 'signal' && e.to && e.via !== 'kernel') this.counted(runKey(false, e.from.pid, e.to.pid, e.sig), e.t)
+    else if (e.kind === 'deliver') this.counted(runKey(true, e.proc.pid, e.proc.pid, e.sig), e.t)
     // SIGCHLD deliveries come from exits (the kernel sends them): churn, not someone's loop
     if (e.kind !== 'flood' || e.sig === SIGCHLD || (e.from.sandbox === null && e.to.sandbox === null)) return
-    const key = `${e.of}\0${e.of === 'deliver' ? e.to.pid : e.from.pid}\0${e.to.pid}\0${e.sig}`
+    const key = runKey(e.of === 'deliver', e.of === 'deliver' ? e.to.pid : e.from.pid, e.to.pid, e.sig)
     const ep = this.open.get(key)
     if (ep) {
       ep.events.push(e)
@@ -45,7 +55,7 @@ export class FloodRule implements Rule {
     } else this.open.set(key, {events: [e], count: e.count, run: this.runs.get(key)})
   }
 
-  private counted(key: string, t: number): void {
+  private counted(key: number | string, t: number): void {
     const r = this.runs.get(key)
     if (r && t - r.last <= RUN_GAP_NS) {
       r.last = t

@@ -6,7 +6,11 @@
 // small busy VM: 0.5-1 s between frames in a flood; drawn 10 times a second it was half of
 // watch's CPU; at 1/15 of a core still a fifth of it on the million stream). Since a line is laid
 // out from a blank (Line.tsx) a frame costs ~30 % less: 1/40 of a core keeps about the same
-// spacing as 1/25 did, for less CPU. Keys and a resize still redraw within `intervalMs`. The
+// spacing as 1/25 did, for less CPU. While records flood in (more than BUSY_RATE a second
+// between two frames) the drawing gets half that, 1/80 of a core: then node shares the CPUs with
+// bpftrace and the workload, and every cycle a frame takes is one the decoding may need to keep
+// bpftrace's buffer from overflowing (a frame and the garbage it leaves cost ~1.5× what is timed
+// around it). Keys and a resize still redraw within `intervalMs`. The
 // alternate screen is entered before Ink mounts and left after it unmounts, so the shell's screen
 // comes back as it was; keys go to the view's state.
 import {createElement} from 'react'
@@ -32,6 +36,10 @@ export interface LiveViewOptions {
 
 /** frames come at most once per this many times the last frame's cost (while records come) */
 export const FRAME_BUDGET = 40
+/** ... and at most once per this many times its cost while records come faster than BUSY_RATE a second */
+export const BUSY_FRAME_BUDGET = 80
+/** records a second (between two frames) above which the view counts as flooded */
+export const BUSY_RATE = 2000
 
 const ENTER_ALT = '\u001b[?1049h\u001b[H'
 const LEAVE_ALT = '\u001b[?1049l'
@@ -48,6 +56,9 @@ export class LiveView {
   private due = 0
   /** ms the last frame took to draw (React and Ink, synchronous in rerender) */
   private lastCost = 0
+  /** update() calls since the last frame, and whether they came faster than BUSY_RATE */
+  private asked = 0
+  private busy = false
   private stopped = false
   private readonly interval: number
   private readonly stdout: NodeJS.WriteStream
@@ -91,11 +102,13 @@ export class LiveView {
 
   /**
    * Something changed: a frame follows (never two within `intervalMs`), within `intervalMs` when
-   * `urgent` (the user's key, a resize), else once the last frame's cost allows (FRAME_BUDGET).
+   * `urgent` (the user's key, a resize), else once the last frame's cost allows (FRAME_BUDGET, or
+   * BUSY_FRAME_BUDGET while records flood in).
    */
   update(urgent = false): void {
     if (this.stopped) return
-    const gap = urgent ? this.interval : Math.max(this.interval, this.lastCost * FRAME_BUDGET)
+    this.asked++
+    const gap = urgent ? this.interval : Math.max(this.interval, this.lastCost * (this.busy ? BUSY_FRAME_BUDGET : FRAME_BUDGET))
     const due = this.lastRender + gap
     if (this.timer) {
       if (due >= this.due) return
@@ -105,7 +118,10 @@ export class LiveView {
     this.timer = setTimeout(() => {
       this.timer = undefined
       if (this.stopped || !this.instance) return
-      this.lastRender = Date.now()
+      const now = Date.now()
+      this.busy = this.asked * 1000 > BUSY_RATE * Math.max(1, now - this.lastRender)
+      this.asked = 0
+      this.lastRender = now
       this.renders++
       const t0 = performance.now()
       this.instance.rerender(this.element())

@@ -12,6 +12,7 @@ import {assertValidRecords} from '../helpers/schema.js'
 import {FINDING_KINDS, FindingsEngine} from '../../src/findings/engine.js'
 import {compareFindings, findingLine, formatFinding} from '../../src/findings/format.js'
 import {duration} from '../../src/findings/words.js'
+import {runKey} from '../../src/findings/flood.js'
 import {explainTraces} from '../../src/replay/explain.js'
 import {NO_FILTERS} from '../../src/replay/filter.js'
 import type {FindingRecord} from '../../src/events/types.js'
@@ -131,6 +132,19 @@ describe('findings on the traces recorded for them (test/fixtures/traces/finding
 
   it('zombies: orphans adopted by a PID 1 that never reaps them, and what a shared PID namespace would change', () => {
     assert.match(summary('zombies-ns.jsonl', 'zombies'), /1 zombie under sleep\[\d+\/1\] \(PID 1 of its namespace\), the oldest 4\.47 s \(sh\[\d+\/3\]\); .* They are orphans it adopted as PID 1: with shareProcessNamespace: true the pod's pause would have adopted and reaped them\.$/)
+  })
+})
+
+describe('signal-flood: the key of a (sender, target, signal) run', () => {
+  it('one number per run, none shared: signals vs deliveries, sender vs target, the largest PIDs and signals; a string outside those ranges', () => {
+    const max = 2 ** 22 - 1
+    const keys = [runKey(false, 1, 2, 10), runKey(false, 2, 1, 10), runKey(true, 1, 2, 10), runKey(false, 1, 2, 12), runKey(false, max, max, 64), runKey(true, max, max, 64), runKey(false, 0, 0, 0), runKey(false, 1, 2, 0)]
+    for (const k of keys) assert.equal(typeof k, 'number')
+    assert.ok(keys.every((k) => Number.isSafeInteger(k)))
+    assert.equal(new Set(keys).size, keys.length)
+    assert.equal(runKey(false, 1, 2, 10), runKey(false, 1, 2, 10))
+    assert.equal(runKey(false, -1, 2, 10), 'false\0-1\u00002\u000010')
+    assert.equal(typeof runKey(true, 2 ** 22, 1, 1), 'string')
   })
 })
 

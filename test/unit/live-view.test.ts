@@ -4,7 +4,7 @@ import type {ReactElement} from 'react'
 import {render} from 'ink-testing-library'
 import {Timeline} from '../../src/model/timeline.js'
 import type {TraceRecord} from '../../src/events/types.js'
-import {LiveView} from '../../src/ui/live-view.js'
+import {BUSY_FRAME_BUDGET, BUSY_RATE, FRAME_BUDGET, LiveView} from '../../src/ui/live-view.js'
 import {ViewState} from '../../src/ui/view-state.js'
 import type {WatchAppProps} from '../../src/ui/WatchApp.js'
 import {withoutColour} from '../helpers/chalk.js'
@@ -129,5 +129,52 @@ describe('LiveView: keys, throttled frames, the terminal given back', () => {
     view.update()
     await sleep(150)
     assert.equal(frames.length, count, 'no frame after stop')
+  })
+  it('a frame that costs C waits FRAME_BUDGET × C while records trickle in, BUSY_FRAME_BUDGET × C while they flood in', async () => {
+    const tl = new ViewState(new Timeline())
+    const term = new FakeTerminal()
+    const at: number[] = []
+    const COST_MS = 4
+    const draw = (): void => {
+      at.push(Date.now())
+      const end = performance.now() + COST_MS
+      while (performance.now() < end); // a frame that costs COST_MS
+    }
+    const view = new LiveView({
+      state: tl,
+      now: () => 0,
+      onQuit: () => undefined,
+      stdout: term as unknown as NodeJS.WriteStream,
+      altScreen: false,
+      render: () => {
+        draw()
+        return {rerender: draw, unmount: () => undefined}
+      },
+    })
+    const gaps = (from: number): number[] => at.slice(from + 1).map((t, i) => t - at[from + i])
+    view.start()
+    try {
+      // calm: 20 records a second, each asking for a frame
+      for (let i = 0; i < 24; i++) {
+        view.update()
+        await sleep(50)
+      }
+      const calm = gaps(1) // (the first gap follows start's frame, whose cost is not known yet)
+      // flooded: far more than BUSY_RATE a second
+      const n = at.length
+      const end = Date.now() + 1500
+      while (Date.now() < end) {
+        for (let i = 0; i < 50; i++) view.update()
+        await new Promise((r) => setImmediate(r))
+      }
+      const flooded = gaps(n + 1)
+      assert.ok(calm.length >= 4 && flooded.length >= 2, `calm ${calm}; flooded ${flooded}`)
+      const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]
+      // the cost is at least COST_MS (more on a slow machine, which only spaces frames further)
+      assert.ok(median(calm) >= FRAME_BUDGET * COST_MS && median(calm) < BUSY_FRAME_BUDGET * COST_MS * 1.5, `calm gaps ${calm}`)
+      assert.ok(Math.min(...flooded) >= BUSY_FRAME_BUDGET * COST_MS, `flooded gaps ${flooded} (rate > ${BUSY_RATE}/s)`)
+    } finally {
+      view.stop()
+    }
   })
 })
