@@ -13,6 +13,7 @@ import {execFileSync} from 'node:child_process'
 import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import {parseArgs} from 'node:util'
 import {ensurePause} from '../src/lab/build-pause.js'
 import {bpftraceInfo} from '../src/probe/bpftrace.js'
 import {BENCH, BUILD, ROOT, compile} from './lib/compile.js'
@@ -94,9 +95,34 @@ interface Result {
   error?: string
 }
 
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`)
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : def
+const USAGE = 'usage: sudo npx tsx bench/node-bill.ts [--seconds 120] [--sandboxes 30] [--variants untraced,record,explain,metrics] [--out bench/node-bill.json] [--keep]'
+const VARIANTS: readonly Variant[] = ['untraced', 'record', 'explain', 'metrics']
+
+/** The command line, strictly: an unknown flag or a bad value is one line and exit 2, before anything starts. */
+function options(): {seconds: number; sandboxes: number; variants: Variant[]; out: string; keep: boolean} {
+  let v
+  try {
+    v = parseArgs({options: {seconds: {type: 'string', default: '120'}, sandboxes: {type: 'string', default: '30'}, variants: {type: 'string', default: VARIANTS.join(',')}, out: {type: 'string', default: path.join(BENCH, 'node-bill.json')}, keep: {type: 'boolean', default: false}, help: {type: 'boolean', short: 'h', default: false}}}).values
+  } catch (e) {
+    usageError((e as Error).message)
+  }
+  if (v.help) {
+    process.stdout.write(`${USAGE}\n`)
+    process.exit(0)
+  }
+  const seconds = Number(v.seconds)
+  const sandboxes = Number(v.sandboxes)
+  const variants = v.variants.split(',') as Variant[]
+  if (!(seconds > 0)) usageError(`--seconds: a positive number of seconds, not ${JSON.stringify(v.seconds)}`)
+  if (!Number.isInteger(sandboxes) || sandboxes < 3) usageError(`--sandboxes: a whole number ≥ 3, not ${JSON.stringify(v.sandboxes)}`)
+  const bad = variants.filter((x) => !VARIANTS.includes(x))
+  if (bad.length > 0) usageError(`--variants: unknown ${bad.join(', ')} (known: ${VARIANTS.join(', ')})`)
+  return {seconds, sandboxes, variants, out: v.out, keep: v.keep}
+}
+
+function usageError(msg: string): never {
+  process.stderr.write(`node-bill: ${msg}\n${USAGE}\n`)
+  process.exit(2)
 }
 
 
@@ -334,12 +360,8 @@ function render(meta: Record<string, unknown>, results: Result[]): string {
 }
 
 async function main(): Promise<void> {
+  const {seconds, sandboxes, variants, out: outFile, keep} = options()
   if (process.getuid?.() !== 0) throw new Error('run as root (sudo npx tsx bench/node-bill.ts)')
-  const seconds = Number(arg('seconds', '120'))
-  const sandboxes = Number(arg('sandboxes', '30'))
-  const variants = arg('variants', 'untraced,record,explain,metrics').split(',') as Variant[]
-  const outFile = arg('out', path.join(BENCH, 'node-bill.json'))
-  const keep = process.argv.includes('--keep')
   const nodework = compile('nodework')
   const statwrap = compile('statwrap')
   const btWrap = path.join(BUILD, 'wrap', 'bpftrace')
