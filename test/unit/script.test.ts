@@ -110,7 +110,7 @@ describe('bpftrace versions', () => {
     for (const v of [variants[0], variants[2]]) assert.doesNotMatch(buildScript(v), /@v\[|sys_exit_setns/)
   })
 
-  it('heartbeats: every printed line marks its CPU\'s latest time; the H line only when an online CPU printed since the last', () => {
+  it('heartbeats: every printed line marks its CPU\'s latest time; the H line only when an online CPU printed since the last, and once more on the tick after', () => {
     const text = buildScript({argsDot: true, pidFlexArray: true, scope: {kind: 'all'}, cpus: [0, 1, 3]})
     // one mark per printf of an event line (S G D E W W F X), each after its @n count, with the time the line printed
     assert.equal(text.match(/@lp\[cpu\] = \$now % 1000000000000000;/g)?.length, 8)
@@ -118,7 +118,7 @@ describe('bpftrace versions', () => {
       const printed = /printf\("([SGDEWFX]) %llu[^"]*", (\S+),/.exec(block)
       if (printed) assert.equal(printed[2], '$now', `${printed[1]} prints the time it marks`)
     }
-    assert.match(text, /\$s = \(uint64\)@lp\[0\] \+ \(uint64\)@lp\[1\] \+ \(uint64\)@lp\[3\];\n  if \(\$s != @ls\) \{/)
+    assert.match(text, /\$s = \(uint64\)@lp\[0\] \+ \(uint64\)@lp\[1\] \+ \(uint64\)@lp\[3\];\n  if \(\$s != @ls \|\| @hx\) \{\n    @hx = \$s != @ls;/)
     assert.match(buildScript({argsDot: true, pidFlexArray: true, scope: {kind: 'all'}}), /\$s = @ls \+ 1;/)
     assert.throws(() => buildScript({argsDot: true, pidFlexArray: true, scope: {kind: 'all'}, cpus: [9000]}), RangeError)
   })
