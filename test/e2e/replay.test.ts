@@ -255,7 +255,8 @@ describe('e2e: replay and export of real recordings', function () {
       // The header counts the events played: all of the file's once the replay is done, but for
       // those among the container runtime's own processes (folded away without --runtime-noise).
       const nEvents = lines(plainText).filter((l) => l.startsWith('{"type":"event"') && !isRuntimeNoise(JSON.parse(l) as TraceEvent)).length
-      await waitFor(() => (screen = tmux('capture-pane', '-p', '-t', session)).includes(` ${nEvents} events · `) || existsSync(status), 30_000, `"${nEvents} events" on screen`)
+      // (and the status line at the bottom: a capture can come while Ink is still writing the frame)
+      await waitFor(() => ((screen = tmux('capture-pane', '-p', '-t', session)).includes(` ${nEvents} events · `) && /q quit/.test(screen)) || existsSync(status), 30_000, `"${nEvents} events" and the status line on screen`)
       assert.ok(!existsSync(status), `replay --tui ended by itself: ${readFileSafe(status)}\n${screen}`)
       assert.match(screen, /^pausetrace · /)
       assert.match(screen, /q quit/)
